@@ -1,0 +1,308 @@
+//! What a lifecycle command writes besides the aggregate itself: scheduled and cancelled work,
+//! the audit entry, the notification with its summary. Always inside the command's transaction.
+
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, Transaction, params};
+use sluice_core::campaign::CampaignEffect;
+use sluice_core::journey::JourneyEffect;
+use sluice_core::notification::NotificationKind;
+use sluice_store::{CommandContext, StoreError, Summary};
+
+use crate::backend;
+use crate::convert::{ms, to_json};
+
+pub struct AuditFacts<'a> {
+    pub action: &'a str,
+    pub subject_type: &'a str,
+    pub subject_id: &'a str,
+    pub version: Option<u32>,
+    pub from_status: Option<&'a str>,
+    pub to_status: Option<&'a str>,
+}
+
+pub fn insert_audit(tx: &Transaction<'_>, ctx: &CommandContext, facts: &AuditFacts<'_>) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO audit (at, actor, action, subject_type, subject_id, version, reason,
+                            from_status, to_status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            ms(ctx.now),
+            ctx.actor,
+            facts.action,
+            facts.subject_type,
+            facts.subject_id,
+            facts.version,
+            ctx.reason,
+            facts.from_status,
+            facts.to_status
+        ])
+    })
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub fn insert_notification(
+    tx: &Transaction<'_>,
+    ctx: &CommandContext,
+    kind: NotificationKind,
+    subject: (&str, &str, Option<u32>),
+    summary: &Summary,
+) -> Result<(), StoreError> {
+    // Ids are derived from the row number: the single writer makes MAX(seq)+1 race-free.
+    tx.execute(
+        "INSERT INTO notifications (id, at, kind, subject_type, subject_id, version, actor, reason,
+                                    summary)
+         VALUES ('ntf_' || (SELECT IFNULL(MAX(seq), 0) + 1 FROM notifications),
+                 ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            ms(ctx.now),
+            kind.as_str(),
+            subject.0,
+            subject.1,
+            subject.2,
+            ctx.actor,
+            ctx.reason,
+            to_json(summary)?
+        ],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn count(tx: &Transaction<'_>, sql: &str, p: impl rusqlite::Params) -> Result<u64, StoreError> {
+    tx.query_row(sql, p, |r| r.get(0)).map_err(backend)
+}
+
+/// Delivered, failed and skipped so far for a campaign or a journey version.
+pub fn outcome_counts(
+    tx: &Transaction<'_>,
+    campaign: Option<&str>,
+    journey: Option<(&str, u32)>,
+) -> Result<Summary, StoreError> {
+    let mut summary = Summary::default();
+    let mut stmt = if let Some(id) = campaign {
+        let mut s = tx
+            .prepare_cached("SELECT outcome, COUNT(*) FROM actions WHERE campaign_id = ?1 GROUP BY outcome")
+            .map_err(backend)?;
+        let rows = s.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?))).map_err(backend)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)?
+    } else if let Some((id, v)) = journey {
+        let mut s = tx
+            .prepare_cached(
+                "SELECT outcome, COUNT(*) FROM actions WHERE journey_id = ?1 AND version = ?2
+                 GROUP BY outcome",
+            )
+            .map_err(backend)?;
+        let rows = s
+            .query_map(params![id, v], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))
+            .map_err(backend)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)?
+    } else {
+        Vec::new()
+    };
+    for (outcome, n) in stmt.drain(..) {
+        match outcome.as_str() {
+            "delivered" => summary.delivered = n,
+            "failed" => summary.failed = n,
+            "skipped" => summary.skipped = n,
+            _ => {}
+        }
+    }
+    Ok(summary)
+}
+
+/// Carries out a campaign transition's effects; returns the summary when it was a brake.
+pub fn apply_campaign_effects(
+    tx: &Transaction<'_>,
+    ctx: &CommandContext,
+    campaign_id: &str,
+    version: Option<u32>,
+    effects: &[CampaignEffect],
+) -> Result<Option<Summary>, StoreError> {
+    let mut cancelled = 0;
+    let mut notify = None;
+    for effect in effects {
+        match effect {
+            CampaignEffect::ScheduleOccurrence { version, at } => {
+                schedule_occurrence(tx, campaign_id, *version, *at)?;
+            }
+            CampaignEffect::CancelPendingOccurrences => {
+                tx.execute(
+                    "UPDATE occurrences SET state = 'cancelled'
+                     WHERE campaign_id = ?1 AND state = 'pending'",
+                    [campaign_id],
+                )
+                .map_err(backend)?;
+                // Occurrences are not messages: the summary counts only cancelled sends.
+                tx.execute(
+                    "UPDATE due_work SET state = 'cancelled'
+                     WHERE campaign_id = ?1 AND kind = 'occurrence' AND state = 'pending'",
+                    [campaign_id],
+                )
+                .map_err(backend)?;
+            }
+            CampaignEffect::CancelAll => {
+                // The epoch bump is what workers check before each delivery: a send already
+                // claimed under the old epoch is not delivered.
+                tx.execute("UPDATE campaigns SET epoch = epoch + 1 WHERE id = ?1", [campaign_id])
+                    .map_err(backend)?;
+                tx.execute(
+                    "UPDATE occurrences SET state = CASE state WHEN 'running' THEN 'aborted'
+                                                   ELSE 'cancelled' END,
+                                            finished_at = IFNULL(finished_at, ?2)
+                     WHERE campaign_id = ?1 AND state IN ('pending', 'running')",
+                    params![campaign_id, ms(ctx.now)],
+                )
+                .map_err(backend)?;
+                cancelled += count(
+                    tx,
+                    "SELECT COUNT(*) FROM due_work WHERE campaign_id = ?1 AND kind IN ('send', 'trigger')
+                     AND state IN ('pending', 'claimed')",
+                    [campaign_id],
+                )?;
+                tx.execute(
+                    "UPDATE due_work SET state = 'cancelled'
+                     WHERE campaign_id = ?1 AND state IN ('pending', 'claimed')",
+                    [campaign_id],
+                )
+                .map_err(backend)?;
+            }
+            CampaignEffect::Notify(kind) => notify = Some(*kind),
+        }
+    }
+    let Some(kind) = notify else { return Ok(None) };
+    let mut summary = outcome_counts(tx, Some(campaign_id), None)?;
+    summary.cancelled = cancelled;
+    insert_notification(tx, ctx, kind, ("campaign", campaign_id, version), &summary)?;
+    Ok(Some(summary))
+}
+
+fn schedule_occurrence(
+    tx: &Transaction<'_>,
+    campaign_id: &str,
+    version: u32,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let n: u32 = tx
+        .query_row(
+            "SELECT IFNULL(MAX(n), 0) + 1 FROM occurrences WHERE campaign_id = ?1",
+            [campaign_id],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    tx.execute(
+        "INSERT INTO occurrences (campaign_id, n, version, scheduled_for, state)
+         VALUES (?1, ?2, ?3, ?4, 'pending')",
+        params![campaign_id, n, version, ms(at)],
+    )
+    .map_err(backend)?;
+    tx.execute(
+        "INSERT INTO due_work (kind, campaign_id, version, occurrence, due_at, idempotency_key)
+         VALUES ('occurrence', ?1, ?2, ?3, ?4, ?5)",
+        params![campaign_id, version, n, ms(at), format!("occ:{campaign_id}:{n}")],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// Carries out journey transition effects. `finish` is called for `FinishIfEmpty` when nobody is
+/// inside, and must mark the version finished in the aggregate (the caller writes it back).
+pub fn apply_journey_effects(
+    tx: &Transaction<'_>,
+    ctx: &CommandContext,
+    journey_id: &str,
+    effects: &[JourneyEffect],
+    finish: &mut dyn FnMut(u32) -> bool,
+) -> Result<Option<Summary>, StoreError> {
+    let mut summary = None;
+    let mut halted = 0;
+    let mut cancelled = 0;
+    for effect in effects {
+        match effect {
+            JourneyEffect::ScheduleEntry { version, at } => {
+                tx.execute(
+                    "INSERT INTO due_work (kind, journey_id, version, due_at, idempotency_key)
+                     VALUES ('journey_entry', ?1, ?2, ?3, ?4)",
+                    params![journey_id, version, ms(*at), format!("entry:{journey_id}:{version}:{}", ms(*at))],
+                )
+                .map_err(backend)?;
+            }
+            JourneyEffect::CloseEntries { version } => {
+                tx.execute(
+                    "UPDATE due_work SET state = 'cancelled' WHERE journey_id = ?1 AND version = ?2
+                     AND kind = 'journey_entry' AND state = 'pending'",
+                    params![journey_id, version],
+                )
+                .map_err(backend)?;
+            }
+            JourneyEffect::FinishIfEmpty { version } => {
+                let inside = count(
+                    tx,
+                    "SELECT COUNT(*) FROM enrollments WHERE journey_id = ?1 AND version = ?2
+                     AND state = 'active'",
+                    params![journey_id, version],
+                )?;
+                if inside == 0 && finish(*version) {
+                    insert_audit(tx, ctx, &AuditFacts {
+                        action: "finish",
+                        subject_type: "journey",
+                        subject_id: journey_id,
+                        version: Some(*version),
+                        from_status: Some("closed"),
+                        to_status: Some("finished"),
+                    })?;
+                    let s = outcome_counts(tx, None, Some((journey_id, *version)))?;
+                    insert_notification(tx, ctx, NotificationKind::Finished, ("journey", journey_id, Some(*version)), &s)?;
+                }
+            }
+            JourneyEffect::Halt { version } => {
+                tx.execute(
+                    "UPDATE journey_versions SET epoch = epoch + 1 WHERE journey_id = ?1 AND version = ?2",
+                    params![journey_id, version],
+                )
+                .map_err(backend)?;
+                halted += tx
+                    .execute(
+                        "UPDATE enrollments SET state = 'stopped', left_at = ?3
+                         WHERE journey_id = ?1 AND version = ?2 AND state = 'active'",
+                        params![journey_id, version, ms(ctx.now)],
+                    )
+                    .map_err(backend)? as u64;
+                cancelled += count(
+                    tx,
+                    "SELECT COUNT(*) FROM due_work WHERE journey_id = ?1 AND version = ?2
+                     AND kind = 'journey_step' AND state IN ('pending', 'claimed')",
+                    params![journey_id, version],
+                )?;
+                tx.execute(
+                    "UPDATE due_work SET state = 'cancelled' WHERE journey_id = ?1 AND version = ?2
+                     AND state IN ('pending', 'claimed')",
+                    params![journey_id, version],
+                )
+                .map_err(backend)?;
+            }
+            JourneyEffect::Notify { version, kind } => {
+                let mut s = outcome_counts(tx, None, Some((journey_id, *version)))?;
+                if *kind == NotificationKind::Stopped {
+                    s.cancelled = cancelled;
+                    s.halted = Some(halted);
+                    summary = Some(s.clone());
+                }
+                insert_notification(tx, ctx, *kind, ("journey", journey_id, Some(*version)), &s)?;
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// Whether a live journey version currently admits `profile_id` under its re-entrance rule.
+pub fn last_left(tx: &Transaction<'_>, journey_id: &str, version: u32, profile_id: &str) -> Result<Option<Option<i64>>, StoreError> {
+    tx.prepare_cached(
+        "SELECT left_at FROM enrollments WHERE journey_id = ?1 AND version = ?2 AND profile_id = ?3
+         ORDER BY id DESC LIMIT 1",
+    )
+    .and_then(|mut s| s.query_row(params![journey_id, version, profile_id], |r| r.get(0)).optional())
+    .map_err(backend)
+}

@@ -1,0 +1,121 @@
+//! The embedded SQLite store: one file under the data directory, WAL journal, migrations at
+//! start. One writer connection (SQLite allows one writer at a time anyway, and batching many
+//! rows into one transaction is what makes it fast) and a small pool of readers, which WAL lets
+//! run beside the writer.
+
+mod audit;
+mod campaigns;
+mod catalog;
+mod convert;
+mod effects;
+mod journeys;
+mod profiles;
+mod results;
+mod schema;
+mod tokens;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use rusqlite::{Connection, OpenFlags, Transaction};
+use sluice_store::StoreError;
+
+const READERS: usize = 4;
+pub const DATABASE_FILE: &str = "sluice.db";
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) `<data_dir>/sluice.db` and migrates it.
+    pub fn open_dir(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Backend(format!("cannot create data dir {}: {e}", data_dir.display()))
+        })?;
+        Self::open(&data_dir.join(DATABASE_FILE))
+    }
+
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut writer = Connection::open(path).map_err(backend)?;
+        configure(&writer).map_err(backend)?;
+        schema::migrate(&mut writer).map_err(backend)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(backend)?;
+            reader.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
+            readers.push(reader);
+        }
+        Ok(Self { path: path.to_owned(), writer: Mutex::new(writer), readers: Mutex::new(readers) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on a reader connection (a snapshot of the last commit).
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let conn = self.readers.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let Some(conn) = conn else {
+            // All readers busy: a fresh connection is cheaper than waiting.
+            let conn = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .map_err(backend)?;
+            return f(&conn).map_err(backend);
+        };
+        let result = f(&conn).map_err(backend);
+        self.readers.lock().unwrap_or_else(PoisonError::into_inner).push(conn);
+        result
+    }
+
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` in one write transaction, committed only if `f` returns `Ok`.
+    fn write<T, E>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self.writer();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| E::from(backend(e)))?;
+        let value = f(&tx)?;
+        tx.commit().map_err(|e| E::from(backend(e)))?;
+        Ok(value)
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // NORMAL in WAL mode keeps the database consistent across a crash; only the last
+    // transactions before a power loss may be lost, never a torn write.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -64_000)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

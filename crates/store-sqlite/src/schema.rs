@@ -1,0 +1,216 @@
+//! The schema, as an ordered list of migrations applied at start (tracked in `user_version`).
+//! Times are INTEGER milliseconds since the Unix epoch so they sort and index as numbers.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[r"
+CREATE TABLE tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE profiles (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    attributes TEXT NOT NULL,
+    consent TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY,
+    profile_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    properties TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    received_at INTEGER NOT NULL
+);
+CREATE INDEX events_by_profile ON events(profile_id, name, at);
+CREATE INDEX events_by_name ON events(name, at);
+
+CREATE TABLE audiences (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE channels (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    config TEXT NOT NULL,
+    rate_limit_per_second INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE templates (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    channel_type TEXT NOT NULL,
+    subject TEXT,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+-- `epoch` is bumped by every brake; workers compare it before each delivery.
+CREATE TABLE campaigns (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    epoch INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX campaigns_by_status ON campaigns(status, id);
+CREATE TABLE campaign_versions (
+    campaign_id TEXT NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    channel_id TEXT NOT NULL,
+    template_id TEXT NOT NULL,
+    audience_id TEXT,
+    schedule TEXT NOT NULL,
+    channel_type TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    activated_at INTEGER,
+    PRIMARY KEY (campaign_id, version)
+);
+CREATE TABLE occurrences (
+    campaign_id TEXT NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+    n INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    scheduled_for INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    state TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, n)
+);
+
+CREATE TABLE journeys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE journey_versions (
+    journey_id TEXT NOT NULL REFERENCES journeys(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    entry_event TEXT,
+    epoch INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    published_at INTEGER,
+    closed_at INTEGER,
+    stopped_at INTEGER,
+    finished_at INTEGER,
+    PRIMARY KEY (journey_id, version)
+);
+CREATE INDEX journey_versions_by_entry ON journey_versions(entry_event) WHERE status = 'live';
+
+-- One row per profile passage; a profile is never inside the same version twice at once (J8).
+CREATE TABLE enrollments (
+    id INTEGER PRIMARY KEY,
+    journey_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    profile_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    node_id TEXT,
+    entered_at INTEGER NOT NULL,
+    left_at INTEGER,
+    deadline INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX enrollments_one_active ON enrollments(journey_id, version, profile_id)
+    WHERE state = 'active';
+CREATE INDEX enrollments_by_version ON enrollments(journey_id, version, state, id);
+CREATE INDEX enrollments_by_profile ON enrollments(profile_id, journey_id, version);
+
+-- Due work: every send, occurrence, journey step and entry read is a row with a due time.
+-- Workers claim pending rows in batches with a lease and write outcomes back fenced by attempt.
+CREATE TABLE due_work (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    campaign_id TEXT,
+    journey_id TEXT,
+    version INTEGER NOT NULL,
+    occurrence INTEGER,
+    enrollment_id INTEGER,
+    node_id TEXT,
+    profile_id TEXT,
+    due_at INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempt INTEGER NOT NULL DEFAULT 0,
+    lease_until INTEGER,
+    idempotency_key TEXT UNIQUE,
+    payload TEXT
+);
+CREATE INDEX due_work_ready ON due_work(due_at, id) WHERE state = 'pending';
+CREATE INDEX due_work_by_campaign ON due_work(campaign_id, state) WHERE campaign_id IS NOT NULL;
+CREATE INDEX due_work_by_journey ON due_work(journey_id, version, state) WHERE journey_id IS NOT NULL;
+CREATE INDEX due_work_by_enrollment ON due_work(enrollment_id) WHERE enrollment_id IS NOT NULL;
+
+-- The action log: append-only; the idempotency key makes a second record of a delivery impossible.
+CREATE TABLE actions (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    campaign_id TEXT,
+    journey_id TEXT,
+    version INTEGER NOT NULL,
+    occurrence INTEGER,
+    node_id TEXT,
+    channel_id TEXT,
+    profile_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    detail TEXT,
+    idempotency_key TEXT UNIQUE
+);
+CREATE INDEX actions_by_campaign ON actions(campaign_id, seq) WHERE campaign_id IS NOT NULL;
+CREATE INDEX actions_by_journey ON actions(journey_id, version, seq) WHERE journey_id IS NOT NULL;
+
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject_type TEXT NOT NULL,
+    subject_id TEXT NOT NULL,
+    version INTEGER,
+    reason TEXT,
+    from_status TEXT,
+    to_status TEXT
+);
+CREATE INDEX audit_by_subject ON audit(subject_type, subject_id, seq);
+
+CREATE TABLE notifications (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    subject_type TEXT NOT NULL,
+    subject_id TEXT NOT NULL,
+    version INTEGER,
+    actor TEXT NOT NULL,
+    reason TEXT,
+    summary TEXT NOT NULL,
+    read INTEGER NOT NULL DEFAULT 0
+);
+"];
+
+/// Brings the database up to the latest schema; each migration runs in its own transaction.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
