@@ -1,1 +1,258 @@
-//! placeholder
+//! The HTTP API of Sluice (API.md): axum routes over the store, bearer-token auth with roles,
+//! problem+json errors, OpenAPI 3.1 generated from the handlers, /healthz and /metrics.
+
+mod auth;
+mod error;
+mod extract;
+mod ids;
+mod routes;
+mod state;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use sluice_core::clock::{Clock, ManualClock, SystemClock};
+use sluice_store::{NewToken, Role, Store};
+use sluice_store_sqlite::SqliteStore;
+
+pub use error::{ApiError, Problem};
+pub use state::{AppState, Limits};
+
+pub const ADMIN_TOKEN_FILE: &str = "admin-token";
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub test_clock: Option<Timestamp>,
+    pub admin_token: Option<String>,
+    pub max_body_bytes: usize,
+    pub max_import_bytes: usize,
+    /// Serve /metrics on this address instead of on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./sluice-data"),
+            database_url: None,
+            test_clock: None,
+            admin_token: None,
+            max_body_bytes: 1024 * 1024,
+            max_import_bytes: 256 * 1024 * 1024,
+            metrics_listen: None,
+        }
+    }
+}
+
+/// The process-wide Prometheus recorder (metrics are per process, whatever serves them).
+fn prometheus() -> Option<PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .clone()
+}
+
+/// Opens the store, makes sure an admin can get in, and builds the shared state.
+pub fn prepare(config: &ServeConfig) -> anyhow::Result<AppState> {
+    if let Some(url) = &config.database_url {
+        anyhow::bail!(
+            "--database-url {}: the PostgreSQL backend is not available in this build; \
+             use --data-dir for the embedded SQLite store",
+            redact_url(url)
+        );
+    }
+    let store = SqliteStore::open_dir(&config.data_dir)
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let clock: Arc<dyn Clock> = match config.test_clock {
+        Some(at) => Arc::new(ManualClock::new(at)),
+        None => Arc::new(SystemClock),
+    };
+    if config.admin_token.is_none() && store.token_count()? == 0 {
+        create_first_admin(store.as_ref(), &config.data_dir, clock.now())?;
+    }
+    Ok(AppState {
+        store,
+        clock,
+        limits: Limits {
+            max_body_bytes: config.max_body_bytes,
+            max_import_bytes: config.max_import_bytes,
+        },
+        env_admin_hash: config.admin_token.as_deref().map(auth::hash_token),
+        metrics: prometheus(),
+    })
+}
+
+/// First start on an empty database: an admin token, printed once and kept in the data dir.
+fn create_first_admin(
+    store: &dyn Store,
+    data_dir: &std::path::Path,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    let secret = auth::new_secret();
+    store.create_token(
+        &NewToken {
+            id: ids::new_id("tok"),
+            name: "admin".into(),
+            role: Role::Admin,
+            hash: auth::hash_token(&secret),
+        },
+        now,
+    )?;
+    let path = data_dir.join(ADMIN_TOKEN_FILE);
+    write_secret_file(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "Created the first admin token (shown once; also in {}):\n{secret}",
+        path.display()
+    );
+    Ok(())
+}
+
+fn write_secret_file(path: &std::path::Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    writeln!(file, "{secret}")
+}
+
+fn redact_url(url: &str) -> String {
+    match url.split_once('@') {
+        Some((_, host)) => format!("postgres://…@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// The whole HTTP application; `with_metrics` mounts /metrics on it.
+pub fn app(state: AppState, with_metrics: bool) -> Router {
+    let (api, openapi) = routes::router(&state).split_for_parts();
+    let openapi = Arc::new(openapi);
+    let mut router = api
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = Arc::clone(&openapi);
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .route(
+            "/healthz",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        );
+    if with_metrics {
+        router = router.route("/metrics", axum::routing::get(metrics_text));
+    }
+    router
+        .fallback(|| async { ApiError::not_found("no such path") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                "this path does not take that method",
+            )
+        })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(middleware::from_fn(track))
+        .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
+        .with_state(state)
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    let body = state
+        .metrics
+        .as_ref()
+        .map(PrometheusHandle::render)
+        .unwrap_or_default();
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// Counts and times every request by route and status, with a tracing span around it.
+async fn track(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().to_string();
+    let started = Instant::now();
+    let span = tracing::info_span!("request", %method, %route);
+    let response = tracing::Instrument::instrument(next.run(req), span).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("sluice_http_requests_total", &labels).increment(1);
+    metrics::histogram!("sluice_http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let state = prepare(&config)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let local = listener.local_addr()?;
+    tracing::info!(%local, data_dir = %config.data_dir.display(), test_clock = ?config.test_clock, "sluice listening");
+    println!("sluice listening on http://{local}");
+    if let Some(addr) = config.metrics_listen {
+        let metrics_app = Router::new()
+            .route("/metrics", axum::routing::get(metrics_text))
+            .with_state(state.clone());
+        let metrics_listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        tokio::spawn(async move { axum::serve(metrics_listener, metrics_app).await });
+    }
+    let app = app(state, config.metrics_listen.is_none());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -4,6 +4,7 @@
 pub mod campaign;
 pub mod channel;
 pub mod clock;
+pub mod duration;
 pub mod error;
 pub mod journey;
 pub mod lifecycle;
@@ -11,6 +12,7 @@ pub mod notification;
 pub mod profile;
 pub mod rule;
 pub mod schedule;
+pub mod template;
 
 pub use error::{FieldError, ValidationErrors};
 pub use lifecycle::{LifecycleError, Refused};

@@ -1,12 +1,14 @@
 //! Campaigns with their versions and occurrences; commands go through `apply_campaign`.
 
 use rusqlite::{Connection, OptionalExtension, params};
-use sluice_core::campaign::{Campaign, CampaignContent, CampaignStatus, CampaignVersion, VersionState};
+use sluice_core::campaign::{
+    Campaign, CampaignContent, CampaignStatus, CampaignVersion, VersionState,
+};
 use sluice_core::channel::ChannelType;
 use sluice_core::lifecycle::Refused;
 use sluice_store::{
-    Applied, CampaignCommand, CampaignStore, CommandContext, CommandError, Occurrence, OccurrenceState,
-    Page, PageRequest, StoreError, Trigger,
+    Applied, CampaignCommand, CampaignStore, CommandContext, CommandError, Occurrence,
+    OccurrenceState, Page, PageRequest, StoreError, Trigger,
 };
 
 use crate::convert::{finish_page, json, limit_plus_one, ms, opt_ts, parsed, to_json, ts};
@@ -77,7 +79,11 @@ fn save(c: &Connection, campaign: &Campaign, insert: bool) -> Result<(), StoreEr
     }
     .map_err(backend)?;
     // Versions are few per campaign: rewriting them all keeps this one code path.
-    c.execute("DELETE FROM campaign_versions WHERE campaign_id = ?1", [&campaign.id]).map_err(backend)?;
+    c.execute(
+        "DELETE FROM campaign_versions WHERE campaign_id = ?1",
+        [&campaign.id],
+    )
+    .map_err(backend)?;
     let mut stmt = c
         .prepare_cached(
             "INSERT INTO campaign_versions (campaign_id, version, state, channel_id, template_id,
@@ -107,14 +113,18 @@ impl CampaignStore for SqliteStore {
     fn insert_campaign(&self, campaign: &Campaign, ctx: &CommandContext) -> Result<(), StoreError> {
         self.write(|tx| {
             save(tx, campaign, true)?;
-            insert_audit(tx, ctx, &AuditFacts {
-                action: "create",
-                subject_type: "campaign",
-                subject_id: &campaign.id,
-                version: Some(1),
-                from_status: None,
-                to_status: Some(campaign.status.as_str()),
-            })
+            insert_audit(
+                tx,
+                ctx,
+                &AuditFacts {
+                    action: "create",
+                    subject_type: "campaign",
+                    subject_id: &campaign.id,
+                    version: Some(1),
+                    from_status: None,
+                    to_status: Some(campaign.status.as_str()),
+                },
+            )
         })
     }
 
@@ -122,7 +132,11 @@ impl CampaignStore for SqliteStore {
         self.read(|c| load(c, id))
     }
 
-    fn campaigns(&self, status: Option<CampaignStatus>, page: &PageRequest) -> Result<Page<Campaign>, StoreError> {
+    fn campaigns(
+        &self,
+        status: Option<CampaignStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<Campaign>, StoreError> {
         let items = self.read(|c| {
             let rows: Vec<CampaignRow> = c
                 .prepare_cached(
@@ -130,11 +144,17 @@ impl CampaignStore for SqliteStore {
                      WHERE id > ?1 AND (?2 IS NULL OR status = ?2) ORDER BY id LIMIT ?3",
                 )?
                 .query_map(
-                    params![page.cursor.as_deref().unwrap_or(""), status.map(CampaignStatus::as_str), limit_plus_one(page)],
+                    params![
+                        page.cursor.as_deref().unwrap_or(""),
+                        status.map(CampaignStatus::as_str),
+                        limit_plus_one(page)
+                    ],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                 )?
                 .collect::<rusqlite::Result<_>>()?;
-            rows.into_iter().map(|row| campaign_from_row(c, row)).collect::<rusqlite::Result<Vec<_>>>()
+            rows.into_iter()
+                .map(|row| campaign_from_row(c, row))
+                .collect::<rusqlite::Result<Vec<_>>>()
         })?;
         Ok(finish_page(items, page, |c| c.id.clone()))
     }
@@ -146,19 +166,29 @@ impl CampaignStore for SqliteStore {
         command: CampaignCommand<'_>,
     ) -> Result<Applied<Campaign>, CommandError> {
         self.write(|tx| {
-            let mut campaign = load(tx, id).map_err(backend)?.ok_or(CommandError::NotFound)?;
+            let mut campaign = load(tx, id)
+                .map_err(backend)?
+                .ok_or(CommandError::NotFound)?;
             let transition = command(&mut campaign)?;
             save(tx, &campaign, false)?;
-            insert_audit(tx, ctx, &AuditFacts {
-                action: transition.action.as_str(),
-                subject_type: "campaign",
-                subject_id: id,
-                version: transition.version,
-                from_status: Some(transition.from.as_str()),
-                to_status: Some(transition.to.as_str()),
-            })?;
-            let summary = apply_campaign_effects(tx, ctx, id, transition.version, &transition.effects)?;
-            Ok(Applied { value: campaign, summary })
+            insert_audit(
+                tx,
+                ctx,
+                &AuditFacts {
+                    action: transition.action.as_str(),
+                    subject_type: "campaign",
+                    subject_id: id,
+                    version: transition.version,
+                    from_status: Some(transition.from.as_str()),
+                    to_status: Some(transition.to.as_str()),
+                },
+            )?;
+            let summary =
+                apply_campaign_effects(tx, ctx, id, transition.version, &transition.effects)?;
+            Ok(Applied {
+                value: campaign,
+                summary,
+            })
         })
     }
 
@@ -169,24 +199,40 @@ impl CampaignStore for SqliteStore {
         check: &dyn Fn(&Campaign) -> Result<(), Refused>,
     ) -> Result<(), CommandError> {
         self.write(|tx| {
-            let campaign = load(tx, id).map_err(backend)?.ok_or(CommandError::NotFound)?;
+            let campaign = load(tx, id)
+                .map_err(backend)?
+                .ok_or(CommandError::NotFound)?;
             check(&campaign)?;
-            tx.execute("DELETE FROM due_work WHERE campaign_id = ?1", [id]).map_err(backend)?;
-            tx.execute("DELETE FROM campaigns WHERE id = ?1", [id]).map_err(backend)?;
-            insert_audit(tx, ctx, &AuditFacts {
-                action: "delete",
-                subject_type: "campaign",
-                subject_id: id,
-                version: None,
-                from_status: Some(campaign.status.as_str()),
-                to_status: None,
-            })?;
+            tx.execute("DELETE FROM due_work WHERE campaign_id = ?1", [id])
+                .map_err(backend)?;
+            tx.execute("DELETE FROM campaigns WHERE id = ?1", [id])
+                .map_err(backend)?;
+            insert_audit(
+                tx,
+                ctx,
+                &AuditFacts {
+                    action: "delete",
+                    subject_type: "campaign",
+                    subject_id: id,
+                    version: None,
+                    from_status: Some(campaign.status.as_str()),
+                    to_status: None,
+                },
+            )?;
             Ok(())
         })
     }
 
-    fn occurrences(&self, campaign_id: &str, page: &PageRequest) -> Result<Page<Occurrence>, StoreError> {
-        let after: u32 = page.cursor.as_deref().and_then(|c| c.parse().ok()).unwrap_or(0);
+    fn occurrences(
+        &self,
+        campaign_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Occurrence>, StoreError> {
+        let after: u32 = page
+            .cursor
+            .as_deref()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
         let items = self.read(|c| {
             c.prepare_cached(
                 "SELECT o.n, o.version, o.scheduled_for, o.started_at, o.finished_at, o.state,

@@ -49,8 +49,15 @@ const CHANNEL: &str =
 const TEMPLATE: &str =
     "SELECT id, name, channel_type, subject, body, created_at, updated_at FROM templates";
 
-fn one<T>(c: &Connection, select: &str, id: &str, map: fn(&Row<'_>) -> rusqlite::Result<T>) -> rusqlite::Result<Option<T>> {
-    c.prepare_cached(&format!("{select} WHERE id = ?1"))?.query_row([id], map).optional()
+fn one<T>(
+    c: &Connection,
+    select: &str,
+    id: &str,
+    map: fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
+    c.prepare_cached(&format!("{select} WHERE id = ?1"))?
+        .query_row([id], map)
+        .optional()
 }
 
 fn page_of<T>(
@@ -62,7 +69,10 @@ fn page_of<T>(
 ) -> Result<Page<T>, StoreError> {
     let items = store.read(|c| {
         c.prepare_cached(&format!("{select} WHERE id > ?1 ORDER BY id LIMIT ?2"))?
-            .query_map(params![page.cursor.as_deref().unwrap_or(""), limit_plus_one(page)], map)?
+            .query_map(
+                params![page.cursor.as_deref().unwrap_or(""), limit_plus_one(page)],
+                map,
+            )?
             .collect::<rusqlite::Result<Vec<_>>>()
     })?;
     Ok(finish_page(items, page, key))
@@ -96,13 +106,24 @@ fn user_of(c: &Connection, column: &str, id: &str) -> rusqlite::Result<Option<St
     Ok(journey.map(|(jid, v)| format!("journey {jid} version {v}")))
 }
 
-fn delete(store: &SqliteStore, table: &str, column: &str, id: &str) -> Result<DeleteOutcome, StoreError> {
+fn delete(
+    store: &SqliteStore,
+    table: &str,
+    column: &str,
+    id: &str,
+) -> Result<DeleteOutcome, StoreError> {
     store.write(|tx| {
         if let Some(user) = user_of(tx, column, id).map_err(backend)? {
             return Ok(DeleteOutcome::InUse(user));
         }
-        let n = tx.execute(&format!("DELETE FROM {table} WHERE id = ?1"), [id]).map_err(backend)?;
-        Ok(if n == 1 { DeleteOutcome::Deleted } else { DeleteOutcome::NotFound })
+        let n = tx
+            .execute(&format!("DELETE FROM {table} WHERE id = ?1"), [id])
+            .map_err(backend)?;
+        Ok(if n == 1 {
+            DeleteOutcome::Deleted
+        } else {
+            DeleteOutcome::NotFound
+        })
     })
 }
 
@@ -197,7 +218,14 @@ impl CatalogStore for SqliteStore {
                 .execute(
                     "UPDATE templates SET name = ?2, channel_type = ?3, subject = ?4, body = ?5,
                          updated_at = ?6 WHERE id = ?1",
-                    params![t.id, t.name, t.channel_type.as_str(), t.subject, t.body, ms(t.updated_at)],
+                    params![
+                        t.id,
+                        t.name,
+                        t.channel_type.as_str(),
+                        t.subject,
+                        t.body,
+                        ms(t.updated_at)
+                    ],
                 )
                 .map_err(backend)?;
             Ok(n == 1)

@@ -20,7 +20,11 @@ pub struct AuditFacts<'a> {
     pub to_status: Option<&'a str>,
 }
 
-pub fn insert_audit(tx: &Transaction<'_>, ctx: &CommandContext, facts: &AuditFacts<'_>) -> Result<(), StoreError> {
+pub fn insert_audit(
+    tx: &Transaction<'_>,
+    ctx: &CommandContext,
+    facts: &AuditFacts<'_>,
+) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO audit (at, actor, action, subject_type, subject_id, version, reason,
                             from_status, to_status)
@@ -84,10 +88,15 @@ pub fn outcome_counts(
     let mut summary = Summary::default();
     let mut stmt = if let Some(id) = campaign {
         let mut s = tx
-            .prepare_cached("SELECT outcome, COUNT(*) FROM actions WHERE campaign_id = ?1 GROUP BY outcome")
+            .prepare_cached(
+                "SELECT outcome, COUNT(*) FROM actions WHERE campaign_id = ?1 GROUP BY outcome",
+            )
             .map_err(backend)?;
-        let rows = s.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?))).map_err(backend)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)?
+        let rows = s
+            .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))
+            .map_err(backend)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(backend)?
     } else if let Some((id, v)) = journey {
         let mut s = tx
             .prepare_cached(
@@ -96,9 +105,12 @@ pub fn outcome_counts(
             )
             .map_err(backend)?;
         let rows = s
-            .query_map(params![id, v], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))
+            .query_map(params![id, v], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?))
+            })
             .map_err(backend)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)?
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(backend)?
     } else {
         Vec::new()
     };
@@ -146,8 +158,11 @@ pub fn apply_campaign_effects(
             CampaignEffect::CancelAll => {
                 // The epoch bump is what workers check before each delivery: a send already
                 // claimed under the old epoch is not delivered.
-                tx.execute("UPDATE campaigns SET epoch = epoch + 1 WHERE id = ?1", [campaign_id])
-                    .map_err(backend)?;
+                tx.execute(
+                    "UPDATE campaigns SET epoch = epoch + 1 WHERE id = ?1",
+                    [campaign_id],
+                )
+                .map_err(backend)?;
                 tx.execute(
                     "UPDATE occurrences SET state = CASE state WHEN 'running' THEN 'aborted'
                                                    ELSE 'cancelled' END,
@@ -201,7 +216,13 @@ fn schedule_occurrence(
     tx.execute(
         "INSERT INTO due_work (kind, campaign_id, version, occurrence, due_at, idempotency_key)
          VALUES ('occurrence', ?1, ?2, ?3, ?4, ?5)",
-        params![campaign_id, version, n, ms(at), format!("occ:{campaign_id}:{n}")],
+        params![
+            campaign_id,
+            version,
+            n,
+            ms(at),
+            format!("occ:{campaign_id}:{n}")
+        ],
     )
     .map_err(backend)?;
     Ok(())
@@ -225,7 +246,12 @@ pub fn apply_journey_effects(
                 tx.execute(
                     "INSERT INTO due_work (kind, journey_id, version, due_at, idempotency_key)
                      VALUES ('journey_entry', ?1, ?2, ?3, ?4)",
-                    params![journey_id, version, ms(*at), format!("entry:{journey_id}:{version}:{}", ms(*at))],
+                    params![
+                        journey_id,
+                        version,
+                        ms(*at),
+                        format!("entry:{journey_id}:{version}:{}", ms(*at))
+                    ],
                 )
                 .map_err(backend)?;
             }
@@ -245,16 +271,26 @@ pub fn apply_journey_effects(
                     params![journey_id, version],
                 )?;
                 if inside == 0 && finish(*version) {
-                    insert_audit(tx, ctx, &AuditFacts {
-                        action: "finish",
-                        subject_type: "journey",
-                        subject_id: journey_id,
-                        version: Some(*version),
-                        from_status: Some("closed"),
-                        to_status: Some("finished"),
-                    })?;
+                    insert_audit(
+                        tx,
+                        ctx,
+                        &AuditFacts {
+                            action: "finish",
+                            subject_type: "journey",
+                            subject_id: journey_id,
+                            version: Some(*version),
+                            from_status: Some("closed"),
+                            to_status: Some("finished"),
+                        },
+                    )?;
                     let s = outcome_counts(tx, None, Some((journey_id, *version)))?;
-                    insert_notification(tx, ctx, NotificationKind::Finished, ("journey", journey_id, Some(*version)), &s)?;
+                    insert_notification(
+                        tx,
+                        ctx,
+                        NotificationKind::Finished,
+                        ("journey", journey_id, Some(*version)),
+                        &s,
+                    )?;
                 }
             }
             JourneyEffect::Halt { version } => {
@@ -297,12 +333,23 @@ pub fn apply_journey_effects(
     Ok(summary)
 }
 
-/// Whether a live journey version currently admits `profile_id` under its re-entrance rule.
-pub fn last_left(tx: &Transaction<'_>, journey_id: &str, version: u32, profile_id: &str) -> Result<Option<Option<i64>>, StoreError> {
+/// The last enrollment of a profile in a version: when it entered, and when it left (`None`
+/// while it is inside).
+pub fn last_enrollment(
+    tx: &Transaction<'_>,
+    journey_id: &str,
+    version: u32,
+    profile_id: &str,
+) -> Result<Option<(i64, Option<i64>)>, StoreError> {
     tx.prepare_cached(
-        "SELECT left_at FROM enrollments WHERE journey_id = ?1 AND version = ?2 AND profile_id = ?3
-         ORDER BY id DESC LIMIT 1",
+        "SELECT entered_at, left_at FROM enrollments WHERE journey_id = ?1 AND version = ?2
+         AND profile_id = ?3 ORDER BY id DESC LIMIT 1",
     )
-    .and_then(|mut s| s.query_row(params![journey_id, version, profile_id], |r| r.get(0)).optional())
+    .and_then(|mut s| {
+        s.query_row(params![journey_id, version, profile_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()
+    })
     .map_err(backend)
 }

@@ -4,8 +4,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sluice_core::journey::{Journey, JourneyVersion, JourneyVersionStatus};
 use sluice_core::lifecycle::Refused;
 use sluice_store::{
-    Applied, CommandContext, CommandError, Enrollment, EnrollmentState, JourneyCommand, JourneyStore,
-    Page, PageRequest, RemoveOutcome, StoreError,
+    Applied, CommandContext, CommandError, Enrollment, EnrollmentState, JourneyCommand,
+    JourneyStore, Page, PageRequest, RemoveOutcome, StoreError,
 };
 
 use crate::convert::{finish_page, json, limit_plus_one, ms, opt_ts, parsed, to_json, ts};
@@ -35,9 +35,18 @@ fn load_versions(c: &Connection, id: &str) -> rusqlite::Result<Vec<JourneyVersio
 
 type JourneyRow = (String, String, i64, i64);
 
-fn journey_from_row(c: &Connection, (id, name, created_at, updated_at): JourneyRow) -> rusqlite::Result<Journey> {
+fn journey_from_row(
+    c: &Connection,
+    (id, name, created_at, updated_at): JourneyRow,
+) -> rusqlite::Result<Journey> {
     let versions = load_versions(c, &id)?;
-    Ok(Journey { id, name, versions, created_at: ts(created_at), updated_at: ts(updated_at) })
+    Ok(Journey {
+        id,
+        name,
+        versions,
+        created_at: ts(created_at),
+        updated_at: ts(updated_at),
+    })
 }
 
 pub(crate) fn load(c: &Connection, id: &str) -> rusqlite::Result<Option<Journey>> {
@@ -55,7 +64,12 @@ fn save(c: &Connection, journey: &Journey, insert: bool) -> Result<(), StoreErro
     if insert {
         c.execute(
             "INSERT INTO journeys (id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?4)",
-            params![journey.id, journey.name, ms(journey.created_at), ms(journey.updated_at)],
+            params![
+                journey.id,
+                journey.name,
+                ms(journey.created_at),
+                ms(journey.updated_at)
+            ],
         )
     } else {
         c.execute(
@@ -69,8 +83,11 @@ fn save(c: &Connection, journey: &Journey, insert: bool) -> Result<(), StoreErro
         .and_then(|mut s| s.query_map([&journey.id], |r| r.get(0))?.collect())
         .map_err(backend)?;
     for gone in known.iter().filter(|n| journey.version(**n).is_none()) {
-        c.execute("DELETE FROM journey_versions WHERE journey_id = ?1 AND version = ?2", params![journey.id, gone])
-            .map_err(backend)?;
+        c.execute(
+            "DELETE FROM journey_versions WHERE journey_id = ?1 AND version = ?2",
+            params![journey.id, gone],
+        )
+        .map_err(backend)?;
     }
     // Upsert keeps each version's epoch, which only brakes change.
     let mut stmt = c
@@ -106,14 +123,18 @@ impl JourneyStore for SqliteStore {
     fn insert_journey(&self, journey: &Journey, ctx: &CommandContext) -> Result<(), StoreError> {
         self.write(|tx| {
             save(tx, journey, true)?;
-            insert_audit(tx, ctx, &AuditFacts {
-                action: "create",
-                subject_type: "journey",
-                subject_id: &journey.id,
-                version: Some(1),
-                from_status: None,
-                to_status: Some("draft"),
-            })
+            insert_audit(
+                tx,
+                ctx,
+                &AuditFacts {
+                    action: "create",
+                    subject_type: "journey",
+                    subject_id: &journey.id,
+                    version: Some(1),
+                    from_status: None,
+                    to_status: Some("draft"),
+                },
+            )
         })
     }
 
@@ -128,11 +149,14 @@ impl JourneyStore for SqliteStore {
                     "SELECT id, name, created_at, updated_at FROM journeys WHERE id > ?1
                      ORDER BY id LIMIT ?2",
                 )?
-                .query_map(params![page.cursor.as_deref().unwrap_or(""), limit_plus_one(page)], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })?
+                .query_map(
+                    params![page.cursor.as_deref().unwrap_or(""), limit_plus_one(page)],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )?
                 .collect::<rusqlite::Result<_>>()?;
-            rows.into_iter().map(|row| journey_from_row(c, row)).collect::<rusqlite::Result<Vec<_>>>()
+            rows.into_iter()
+                .map(|row| journey_from_row(c, row))
+                .collect::<rusqlite::Result<Vec<_>>>()
         })?;
         Ok(finish_page(items, page, |j| j.id.clone()))
     }
@@ -144,24 +168,35 @@ impl JourneyStore for SqliteStore {
         command: JourneyCommand<'_>,
     ) -> Result<Applied<Journey>, CommandError> {
         self.write(|tx| {
-            let mut journey = load(tx, id).map_err(backend)?.ok_or(CommandError::NotFound)?;
+            let mut journey = load(tx, id)
+                .map_err(backend)?
+                .ok_or(CommandError::NotFound)?;
             let transitions = command(&mut journey)?;
             let mut summary = None;
             for t in &transitions {
-                insert_audit(tx, ctx, &AuditFacts {
-                    action: t.action.as_str(),
-                    subject_type: "journey",
-                    subject_id: id,
-                    version: Some(t.version),
-                    from_status: Some(t.from.as_str()),
-                    to_status: Some(t.to.as_str()),
-                })?;
+                insert_audit(
+                    tx,
+                    ctx,
+                    &AuditFacts {
+                        action: t.action.as_str(),
+                        subject_type: "journey",
+                        subject_id: id,
+                        version: Some(t.version),
+                        from_status: Some(t.from.as_str()),
+                        to_status: Some(t.to.as_str()),
+                    },
+                )?;
                 let now = ctx.now;
-                let s = apply_journey_effects(tx, ctx, id, &t.effects, &mut |v| journey.finish(v, now))?;
+                let s = apply_journey_effects(tx, ctx, id, &t.effects, &mut |v| {
+                    journey.finish(v, now)
+                })?;
                 summary = summary.or(s);
             }
             save(tx, &journey, false)?;
-            Ok(Applied { value: journey, summary })
+            Ok(Applied {
+                value: journey,
+                summary,
+            })
         })
     }
 
@@ -172,18 +207,26 @@ impl JourneyStore for SqliteStore {
         check: &dyn Fn(&Journey) -> Result<(), Refused>,
     ) -> Result<(), CommandError> {
         self.write(|tx| {
-            let journey = load(tx, id).map_err(backend)?.ok_or(CommandError::NotFound)?;
+            let journey = load(tx, id)
+                .map_err(backend)?
+                .ok_or(CommandError::NotFound)?;
             check(&journey)?;
-            tx.execute("DELETE FROM due_work WHERE journey_id = ?1", [id]).map_err(backend)?;
-            tx.execute("DELETE FROM journeys WHERE id = ?1", [id]).map_err(backend)?;
-            insert_audit(tx, ctx, &AuditFacts {
-                action: "delete",
-                subject_type: "journey",
-                subject_id: id,
-                version: None,
-                from_status: Some("draft"),
-                to_status: None,
-            })?;
+            tx.execute("DELETE FROM due_work WHERE journey_id = ?1", [id])
+                .map_err(backend)?;
+            tx.execute("DELETE FROM journeys WHERE id = ?1", [id])
+                .map_err(backend)?;
+            insert_audit(
+                tx,
+                ctx,
+                &AuditFacts {
+                    action: "delete",
+                    subject_type: "journey",
+                    subject_id: id,
+                    version: None,
+                    from_status: Some("draft"),
+                    to_status: None,
+                },
+            )?;
             Ok(())
         })
     }
@@ -195,7 +238,11 @@ impl JourneyStore for SqliteStore {
         state: Option<EnrollmentState>,
         page: &PageRequest,
     ) -> Result<Page<Enrollment>, StoreError> {
-        let after: i64 = page.cursor.as_deref().and_then(|c| c.parse().ok()).unwrap_or(0);
+        let after: i64 = page
+            .cursor
+            .as_deref()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
         let rows = self.read(|c| {
             c.prepare_cached(
                 "SELECT id, profile_id, version, state, node_id, entered_at, left_at FROM enrollments
@@ -218,7 +265,10 @@ impl JourneyStore for SqliteStore {
             .collect::<rusqlite::Result<Vec<_>>>()
         })?;
         let page = finish_page(rows, page, |(id, _)| id.to_string());
-        Ok(Page { items: page.items.into_iter().map(|(_, e)| e).collect(), next_cursor: page.next_cursor })
+        Ok(Page {
+            items: page.items.into_iter().map(|(_, e)| e).collect(),
+            next_cursor: page.next_cursor,
+        })
     }
 
     fn remove_from_journey(

@@ -31,7 +31,9 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -43,7 +45,10 @@ impl SqliteStore {
     /// Opens (creating if missing) `<data_dir>/sluice.db` and migrates it.
     pub fn open_dir(data_dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Backend(format!("cannot create data dir {}: {e}", data_dir.display()))
+            StoreError::Backend(format!(
+                "cannot create data dir {}: {e}",
+                data_dir.display()
+            ))
         })?;
         Self::open(&data_dir.join(DATABASE_FILE))
     }
@@ -59,10 +64,16 @@ impl SqliteStore {
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )
             .map_err(backend)?;
-            reader.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
+            reader
+                .busy_timeout(std::time::Duration::from_secs(5))
+                .map_err(backend)?;
             readers.push(reader);
         }
-        Ok(Self { path: path.to_owned(), writer: Mutex::new(writer), readers: Mutex::new(readers) })
+        Ok(Self {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(readers),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -70,11 +81,12 @@ impl SqliteStore {
     }
 
     /// Runs `f` on a reader connection (a snapshot of the last commit).
-    fn read<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, StoreError> {
-        let conn = self.readers.lock().unwrap_or_else(PoisonError::into_inner).pop();
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let conn = self
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
         let Some(conn) = conn else {
             // All readers busy: a fresh connection is cheaper than waiting.
             let conn = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -82,7 +94,10 @@ impl SqliteStore {
             return f(&conn).map_err(backend);
         };
         let result = f(&conn).map_err(backend);
-        self.readers.lock().unwrap_or_else(PoisonError::into_inner).push(conn);
+        self.readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(conn);
         result
     }
 

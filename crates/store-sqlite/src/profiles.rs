@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use sluice_core::journey::JourneyDefinition;
 use sluice_core::profile::{Attributes, Consent, Event, Profile};
-use sluice_core::rule::Rule;
+use sluice_core::rule::{EventCounts, ProfileView, Rule};
 use sluice_store::{ImportAbort, ImportRow, Page, PageRequest, ProfileStore, StoreError};
 
 use crate::convert::{finish_page, json, limit_plus_one, ms, to_json, ts};
@@ -26,9 +26,11 @@ fn profile(r: &Row<'_>) -> rusqlite::Result<Profile> {
 }
 
 fn load(c: &Connection, id: &str) -> rusqlite::Result<Option<Profile>> {
-    c.prepare_cached(&format!("SELECT {PROFILE_COLUMNS} FROM profiles WHERE id = ?1"))?
-        .query_row([id], profile)
-        .optional()
+    c.prepare_cached(&format!(
+        "SELECT {PROFILE_COLUMNS} FROM profiles WHERE id = ?1"
+    ))?
+    .query_row([id], profile)
+    .optional()
 }
 
 const UPSERT: &str = "INSERT INTO profiles (id, attributes, consent, created_at, updated_at)
@@ -63,13 +65,18 @@ fn entrances(tx: &Transaction<'_>, event: &str) -> Result<Vec<Entrance>, StoreEr
 
 /// Enrolls `profile_id` into `e` if its re-entrance rule admits it now (J8), scheduling the
 /// first step. Returns whether it entered.
-fn enter(tx: &Transaction<'_>, e: &Entrance, profile_id: &str, now: Timestamp) -> Result<bool, StoreError> {
-    let last = crate::effects::last_left(tx, &e.journey_id, e.version, profile_id)?;
-    // `Some(None)`: inside right now; the partial unique index would refuse a second row anyway.
-    let previous = match last {
+fn enter(
+    tx: &Transaction<'_>,
+    e: &Entrance,
+    profile_id: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let previous = match crate::effects::last_enrollment(tx, &e.journey_id, e.version, profile_id)?
+    {
         None => None,
-        Some(None) => return Ok(false),
-        Some(Some(left)) => Some(ts(left)),
+        // Inside right now; the partial unique index would refuse a second row anyway.
+        Some((_, None)) => return Ok(false),
+        Some((entered, Some(_))) => Some(ts(entered)),
     };
     if !e.definition.admits(previous, now) {
         return Ok(false);
@@ -82,7 +89,14 @@ fn enter(tx: &Transaction<'_>, e: &Entrance, profile_id: &str, now: Timestamp) -
              VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6)",
         )
         .and_then(|mut s| {
-            s.execute(params![e.journey_id, e.version, profile_id, e.definition.start, ms(now), ms(deadline)])
+            s.execute(params![
+                e.journey_id,
+                e.version,
+                profile_id,
+                e.definition.start,
+                ms(now),
+                ms(deadline)
+            ])
         })
         .map_err(backend)?;
     if inserted == 0 {
@@ -113,11 +127,20 @@ impl ProfileStore for SqliteStore {
     fn put_profile(&self, p: &Profile) -> Result<bool, StoreError> {
         self.write(|tx| {
             let existed: bool = tx
-                .query_row("SELECT EXISTS (SELECT 1 FROM profiles WHERE id = ?1)", [&p.id], |r| r.get(0))
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM profiles WHERE id = ?1)",
+                    [&p.id],
+                    |r| r.get(0),
+                )
                 .map_err(backend)?;
             tx.prepare_cached(UPSERT)
                 .and_then(|mut s| {
-                    s.execute(params![p.id, to_json(&p.attributes).ok(), to_json(&p.consent).ok(), ms(p.updated_at)])
+                    s.execute(params![
+                        p.id,
+                        to_json(&p.attributes).ok(),
+                        to_json(&p.consent).ok(),
+                        ms(p.updated_at)
+                    ])
                 })
                 .map_err(backend)?;
             Ok(!existed)
@@ -132,12 +155,15 @@ impl ProfileStore for SqliteStore {
         now: Timestamp,
     ) -> Result<Option<Profile>, StoreError> {
         self.write(|tx| {
-            let Some(mut p) = load(tx, id).map_err(backend)? else { return Ok(None) };
+            let Some(mut p) = load(tx, id).map_err(backend)? else {
+                return Ok(None);
+            };
             for (k, v) in attributes {
                 p.attributes.insert(k.clone(), v.clone());
             }
             if let Some(consent) = consent {
-                p.consent.extend(consent.iter().map(|(k, v)| (k.clone(), *v)));
+                p.consent
+                    .extend(consent.iter().map(|(k, v)| (k.clone(), *v)));
             }
             p.updated_at = now;
             tx.execute(
@@ -176,7 +202,10 @@ impl ProfileStore for SqliteStore {
             c.prepare_cached(&format!(
                 "SELECT {PROFILE_COLUMNS} FROM profiles WHERE id > ?1 ORDER BY id LIMIT ?2"
             ))?
-            .query_map(params![page.cursor.as_deref().unwrap_or(""), limit_plus_one(page)], profile)?
+            .query_map(
+                params![page.cursor.as_deref().unwrap_or(""), limit_plus_one(page)],
+                profile,
+            )?
             .collect::<rusqlite::Result<Vec<_>>>()
         })?;
         Ok(finish_page(items, page, |p| p.id.clone()))
@@ -188,7 +217,9 @@ impl ProfileStore for SqliteStore {
         now: Timestamp,
     ) -> Result<Result<u64, ImportAbort>, StoreError> {
         let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
         let mut imported = 0;
         {
             let mut upsert = tx
@@ -264,7 +295,7 @@ impl ProfileStore for SqliteStore {
         self.read(|c| {
             // Event counts per profile, loaded once per referenced (event, window) pair, so the
             // scan below is one pass over the profiles.
-            let mut counts: HashMap<(String, Option<i64>), HashMap<String, u64>> = HashMap::new();
+            let mut counts: CountsByWindow = HashMap::new();
             for (name, since) in rule.event_windows(now) {
                 let since_ms = since.map(ms);
                 let mut per_profile = HashMap::new();
@@ -284,18 +315,38 @@ impl ProfileStore for SqliteStore {
             while let Some(r) = rows.next()? {
                 let id: String = r.get(0)?;
                 let attributes: Attributes = json(1, &r.get::<_, String>(1)?)?;
-                let events = |name: &str, since: Option<Timestamp>| {
-                    counts
-                        .get(&(name.to_owned(), since.map(ms)))
-                        .and_then(|m| m.get(&id))
-                        .copied()
-                        .unwrap_or(0)
+                let events = PreloadedCounts {
+                    counts: &counts,
+                    profile_id: &id,
                 };
-                if rule.matches(&attributes, &events, now) {
+                let view = ProfileView {
+                    attributes: &attributes,
+                    events: &events,
+                    now,
+                };
+                if rule.matches(&view) {
                     n += 1;
                 }
             }
             Ok(n)
         })
+    }
+}
+
+type CountsByWindow = HashMap<(String, Option<i64>), HashMap<String, u64>>;
+
+/// Event counts of one profile, read from counts loaded once for the whole scan.
+struct PreloadedCounts<'a> {
+    counts: &'a CountsByWindow,
+    profile_id: &'a str,
+}
+
+impl EventCounts for PreloadedCounts<'_> {
+    fn count(&self, name: &str, since: Option<Timestamp>) -> u64 {
+        self.counts
+            .get(&(name.to_owned(), since.map(ms)))
+            .and_then(|m| m.get(self.profile_id))
+            .copied()
+            .unwrap_or(0)
     }
 }

@@ -13,9 +13,11 @@ use crate::convert::{finish_page, limit_plus_one, parsed, ts};
 fn scope(subject: &Subject) -> (&'static str, String, i64) {
     match subject {
         Subject::Campaign { id } => ("campaign_id = ?1 AND ?2 = ?2", id.clone(), 0),
-        Subject::JourneyVersion { id, version } => {
-            ("journey_id = ?1 AND version = ?2", id.clone(), i64::from(*version))
-        }
+        Subject::JourneyVersion { id, version } => (
+            "journey_id = ?1 AND version = ?2",
+            id.clone(),
+            i64::from(*version),
+        ),
         Subject::Journey { id } => ("journey_id = ?1 AND ?2 = ?2", id.clone(), 0),
     }
 }
@@ -112,17 +114,20 @@ const ACTION_COLUMNS: &str =
     "seq, at, profile_id, version, occurrence, node_id, channel_id, action, outcome, detail";
 
 fn action(r: &Row<'_>) -> rusqlite::Result<(i64, ActionRecord)> {
-    Ok((r.get(0)?, ActionRecord {
-        at: ts(r.get(1)?),
-        profile_id: r.get(2)?,
-        version: r.get(3)?,
-        occurrence: r.get(4)?,
-        node_id: r.get(5)?,
-        channel_id: r.get(6)?,
-        action: r.get(7)?,
-        outcome: parsed(8, &r.get::<_, String>(8)?, Outcome::parse)?,
-        detail: r.get(9)?,
-    }))
+    Ok((
+        r.get(0)?,
+        ActionRecord {
+            at: ts(r.get(1)?),
+            profile_id: r.get(2)?,
+            version: r.get(3)?,
+            occurrence: r.get(4)?,
+            node_id: r.get(5)?,
+            channel_id: r.get(6)?,
+            action: r.get(7)?,
+            outcome: parsed(8, &r.get::<_, String>(8)?, Outcome::parse)?,
+            detail: r.get(9)?,
+        },
+    ))
 }
 
 fn action_query(subject: &Subject) -> (String, String, i64) {
@@ -139,19 +144,38 @@ impl ResultStore for SqliteStore {
         self.read(|c| compute(c, subject))
     }
 
-    fn actions(&self, subject: &Subject, filter: &ActionFilter, page: &PageRequest) -> Result<Page<ActionRecord>, StoreError> {
+    fn actions(
+        &self,
+        subject: &Subject,
+        filter: &ActionFilter,
+        page: &PageRequest,
+    ) -> Result<Page<ActionRecord>, StoreError> {
         let (sql, id, version) = action_query(subject);
-        let after: i64 = page.cursor.as_deref().and_then(|c| c.parse().ok()).unwrap_or(0);
+        let after: i64 = page
+            .cursor
+            .as_deref()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
         let rows = self.read(|c| {
             c.prepare_cached(&sql)?
                 .query_map(
-                    params![id, version, filter.outcome.map(Outcome::as_str), filter.profile_id, after, limit_plus_one(page)],
+                    params![
+                        id,
+                        version,
+                        filter.outcome.map(Outcome::as_str),
+                        filter.profile_id,
+                        after,
+                        limit_plus_one(page)
+                    ],
                     action,
                 )?
                 .collect::<rusqlite::Result<Vec<_>>>()
         })?;
         let page = finish_page(rows, page, |(seq, _)| seq.to_string());
-        Ok(Page { items: page.items.into_iter().map(|(_, a)| a).collect(), next_cursor: page.next_cursor })
+        Ok(Page {
+            items: page.items.into_iter().map(|(_, a)| a).collect(),
+            next_cursor: page.next_cursor,
+        })
     }
 
     fn for_each_action(

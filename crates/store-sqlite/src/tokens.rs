@@ -12,12 +12,23 @@ impl TokenStore for SqliteStore {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO tokens (id, name, role, hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![token.id, token.name, token.role.as_str(), token.hash, ms(now)],
+                params![
+                    token.id,
+                    token.name,
+                    token.role.as_str(),
+                    token.hash,
+                    ms(now)
+                ],
             )
             .map_err(crate::backend)?;
             Ok::<_, StoreError>(())
         })?;
-        Ok(ApiToken { id: token.id.clone(), name: token.name.clone(), role: token.role, created_at: now })
+        Ok(ApiToken {
+            id: token.id.clone(),
+            name: token.name.clone(),
+            role: token.role,
+            created_at: now,
+        })
     }
 
     fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
@@ -46,7 +57,10 @@ impl TokenStore for SqliteStore {
 impl SettingsStore for SqliteStore {
     fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.read(|c| {
-            c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()
+            c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
         })
     }
 

@@ -86,7 +86,11 @@ pub trait ProfileStore {
     fn record_events(&self, events: &[Event], now: Timestamp) -> Result<u64, StoreError>;
     fn profile_count(&self) -> Result<u64, StoreError>;
     /// Profiles matching `rule` now.
-    fn audience_count(&self, rule: &sluice_core::rule::Rule, now: Timestamp) -> Result<u64, StoreError>;
+    fn audience_count(
+        &self,
+        rule: &sluice_core::rule::Rule,
+        now: Timestamp,
+    ) -> Result<u64, StoreError>;
 }
 
 pub trait CatalogStore {
@@ -137,7 +141,11 @@ pub trait CampaignStore {
         ctx: &CommandContext,
         check: &dyn Fn(&Campaign) -> Result<(), Refused>,
     ) -> Result<(), CommandError>;
-    fn occurrences(&self, campaign_id: &str, page: &PageRequest) -> Result<Page<Occurrence>, StoreError>;
+    fn occurrences(
+        &self,
+        campaign_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Occurrence>, StoreError>;
     /// Records one API trigger as due work (the engine sends it); `false` if it was a repeat of an
     /// earlier trigger with the same idempotency key.
     fn enqueue_trigger(&self, trigger: &Trigger) -> Result<bool, StoreError>;
@@ -178,8 +186,12 @@ pub trait JourneyStore {
 
 pub trait ResultStore {
     fn results(&self, subject: &Subject) -> Result<Results, StoreError>;
-    fn actions(&self, subject: &Subject, filter: &ActionFilter, page: &PageRequest)
-    -> Result<Page<ActionRecord>, StoreError>;
+    fn actions(
+        &self,
+        subject: &Subject,
+        filter: &ActionFilter,
+        page: &PageRequest,
+    ) -> Result<Page<ActionRecord>, StoreError>;
     /// Every matching record, oldest first, handed to `sink` one at a time (CSV export).
     fn for_each_action(
         &self,
@@ -190,8 +202,16 @@ pub trait ResultStore {
 }
 
 pub trait AuditStore {
-    fn audit(&self, subject: Option<&Subject>, page: &PageRequest) -> Result<Page<AuditEntry>, StoreError>;
-    fn notifications(&self, unread_only: bool, page: &PageRequest) -> Result<Page<Notification>, StoreError>;
+    fn audit(
+        &self,
+        subject: Option<&Subject>,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEntry>, StoreError>;
+    fn notifications(
+        &self,
+        unread_only: bool,
+        page: &PageRequest,
+    ) -> Result<Page<Notification>, StoreError>;
     /// `None` if there is no such notification.
     fn mark_notification_read(&self, id: &str) -> Result<Option<Notification>, StoreError>;
 }

@@ -21,7 +21,10 @@ pub struct PageRequest {
 
 impl PageRequest {
     pub fn first(limit: u32) -> Self {
-        Self { limit, cursor: None }
+        Self {
+            limit,
+            cursor: None,
+        }
     }
 }
 
@@ -31,7 +34,9 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Viewer,
@@ -49,7 +54,9 @@ impl Role {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Viewer, Self::Editor, Self::Admin].into_iter().find(|r| r.as_str() == s)
+        [Self::Viewer, Self::Editor, Self::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == s)
     }
 }
 
@@ -178,9 +185,15 @@ impl OccurrenceState {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Pending, Self::Running, Self::Done, Self::Cancelled, Self::Aborted]
-            .into_iter()
-            .find(|st| st.as_str() == s)
+        [
+            Self::Pending,
+            Self::Running,
+            Self::Done,
+            Self::Cancelled,
+            Self::Aborted,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
     }
 }
 
@@ -224,8 +237,14 @@ pub enum EnrollmentState {
 }
 
 impl EnrollmentState {
-    pub const ALL: [Self; 6] =
-        [Self::Active, Self::Completed, Self::Stopped, Self::Removed, Self::TimedOut, Self::Failed];
+    pub const ALL: [Self; 6] = [
+        Self::Active,
+        Self::Completed,
+        Self::Stopped,
+        Self::Removed,
+        Self::TimedOut,
+        Self::Failed,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -304,7 +323,19 @@ pub struct SubjectRef {
     pub version: Option<u32>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Delivered,
@@ -316,8 +347,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Self; 6] =
-        [Self::Delivered, Self::Failed, Self::Skipped, Self::Cancelled, Self::Removed, Self::TimedOut];
+    pub const ALL: [Self; 6] = [
+        Self::Delivered,
+        Self::Failed,
+        Self::Skipped,
+        Self::Cancelled,
+        Self::Removed,
+        Self::TimedOut,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

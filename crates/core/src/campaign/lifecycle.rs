@@ -132,6 +132,9 @@ impl Campaign {
             return Ok(());
         }
         let reason = match action {
+            CampaignAction::Modify | CampaignAction::Stop if self.status == CampaignStatus::Draft => {
+                Some("the campaign was never activated; edit its draft, or activate it first")
+            }
             CampaignAction::Modify | CampaignAction::Stop
                 if !self.defining_version().is_recurring() && !self.status.is_final() =>
             {
