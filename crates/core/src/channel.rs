@@ -3,9 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The kind of a channel; a template is written for one kind.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ChannelType {
     Email,
@@ -78,14 +76,23 @@ pub struct InboxConfig {}
 const REDACTED: &str = "<redacted>";
 
 /// Checks `config` for a channel of `kind` and returns it normalized (as stored).
-pub fn parse_config(kind: ChannelType, config: &serde_json::Value) -> Result<serde_json::Value, ValidationErrors> {
-    fn decode<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Result<T, ValidationErrors> {
+pub fn parse_config(
+    kind: ChannelType,
+    config: &serde_json::Value,
+) -> Result<serde_json::Value, ValidationErrors> {
+    fn decode<T: serde::de::DeserializeOwned>(
+        v: &serde_json::Value,
+    ) -> Result<T, ValidationErrors> {
         T::deserialize(v).map_err(|e| {
             let message = e.to_string();
             let field = message
                 .strip_prefix("unknown field `")
                 .and_then(|r| r.split('`').next())
-                .or_else(|| message.strip_prefix("missing field `").and_then(|r| r.split('`').next()))
+                .or_else(|| {
+                    message
+                        .strip_prefix("missing field `")
+                        .and_then(|r| r.split('`').next())
+                })
                 .map_or_else(|| "config".to_owned(), |f| format!("config.{f}"));
             ValidationErrors(vec![FieldError::new(field, message)])
         })
@@ -109,7 +116,11 @@ pub fn parse_config(kind: ChannelType, config: &serde_json::Value) -> Result<ser
                 }
             }
             for name in c.headers.keys() {
-                if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                if name.is_empty()
+                    || !name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                {
                     errors.push(format!("config.headers.{name}"), "not a valid header name");
                 }
             }
@@ -144,7 +155,10 @@ pub fn redact_config(config: &serde_json::Value) -> serde_json::Value {
         if obj.contains_key("password") {
             obj.insert("password".into(), REDACTED.into());
         }
-        if let Some(headers) = obj.get_mut("headers").and_then(serde_json::Value::as_object_mut) {
+        if let Some(headers) = obj
+            .get_mut("headers")
+            .and_then(serde_json::Value::as_object_mut)
+        {
             for v in headers.values_mut() {
                 *v = REDACTED.into();
             }
@@ -156,16 +170,22 @@ pub fn redact_config(config: &serde_json::Value) -> serde_json::Value {
 /// A PUT that repeats the redacted placeholder (or omits the password) keeps the stored secret,
 /// so a client can send back what it read.
 pub fn keep_secrets(new: &mut serde_json::Value, old: &serde_json::Value) {
-    let (Some(new), Some(old)) = (new.as_object_mut(), old.as_object()) else { return };
+    let (Some(new), Some(old)) = (new.as_object_mut(), old.as_object()) else {
+        return;
+    };
     let password_kept = new.get("password").is_none_or(|p| p == REDACTED);
     if password_kept && let Some(p) = old.get("password") {
         new.insert("password".into(), p.clone());
     }
-    if let (Some(headers), Some(old_headers)) =
-        (new.get_mut("headers").and_then(serde_json::Value::as_object_mut), old.get("headers").and_then(serde_json::Value::as_object))
-    {
+    if let (Some(headers), Some(old_headers)) = (
+        new.get_mut("headers")
+            .and_then(serde_json::Value::as_object_mut),
+        old.get("headers").and_then(serde_json::Value::as_object),
+    ) {
         for (name, v) in headers.iter_mut() {
-            if v == REDACTED && let Some(o) = old_headers.get(name) {
+            if v == REDACTED
+                && let Some(o) = old_headers.get(name)
+            {
                 *v = o.clone();
             }
         }

@@ -30,18 +30,30 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(at: Timestamp) -> Self {
-        Self { now: Arc::new(RwLock::new(at)) }
+        Self {
+            now: Arc::new(RwLock::new(at)),
+        }
     }
 
     pub fn set(&self, at: Timestamp) -> Timestamp {
-        *self.now.write().unwrap_or_else(std::sync::PoisonError::into_inner) = at;
+        *self
+            .now
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = at;
         at
     }
 
     /// Moves the clock forward by `span`; `None` when the result would leave jiff's range.
     pub fn advance(&self, span: jiff::Span) -> Option<Timestamp> {
-        let mut now = self.now.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let next = (*now).to_zoned_datetime(jiff::tz::TimeZone::UTC).checked_add(span).ok()?.timestamp();
+        let mut now = self
+            .now
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let next = (*now)
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .checked_add(span)
+            .ok()?
+            .timestamp();
         *now = next;
         Some(next)
     }
@@ -49,7 +61,10 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
-        *self.now.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self
+            .now
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn manual(&self) -> Option<&ManualClock> {

@@ -26,7 +26,9 @@ impl IsoDuration {
             return Err("a duration is required, in ISO 8601 form such as PT10M or P1D".into());
         }
         if text.starts_with('-') || text.starts_with('+') {
-            return Err(format!("duration `{text}` must be positive and have no sign"));
+            return Err(format!(
+                "duration `{text}` must be positive and have no sign"
+            ));
         }
         // jiff accepts lowercase designators; the contract writes them uppercase, and one
         // spelling keeps stored definitions comparable as text.
@@ -145,7 +147,15 @@ mod tests {
 
     #[test]
     fn accepts_the_contract_examples_and_prints_them_back() {
-        for text in ["PT10M", "P1D", "P91D", "P1M", "PT1H30M", "P1W", "P1Y2M3DT4H5M6S"] {
+        for text in [
+            "PT10M",
+            "P1D",
+            "P91D",
+            "P1M",
+            "PT1H30M",
+            "P1W",
+            "P1Y2M3DT4H5M6S",
+        ] {
             let d = IsoDuration::parse(text).expect(text);
             assert_eq!(d.to_string(), text);
         }
@@ -165,13 +175,34 @@ mod tests {
     #[test]
     fn after_uses_utc_calendar_days_and_clamps_months() {
         let d = |s: &str| IsoDuration::parse(s).expect(s);
-        assert_eq!(d("PT10M").after(ts("2026-01-01T00:00:00Z")), Some(ts("2026-01-01T00:10:00Z")));
-        assert_eq!(d("P1D").after(ts("2026-03-28T12:00:00Z")), Some(ts("2026-03-29T12:00:00Z")));
-        assert_eq!(d("P1W").after(ts("2026-01-01T00:00:00Z")), Some(ts("2026-01-08T00:00:00Z")));
-        assert_eq!(d("P1M").after(ts("2026-01-31T09:00:00Z")), Some(ts("2026-02-28T09:00:00Z")));
-        assert_eq!(d("P1M").after(ts("2028-01-31T09:00:00Z")), Some(ts("2028-02-29T09:00:00Z")));
-        assert_eq!(d("P91D").after(ts("2026-01-01T00:00:00Z")), Some(ts("2026-04-02T00:00:00Z")));
-        assert_eq!(d("PT1H30M").after(ts("2026-01-01T23:00:00Z")), Some(ts("2026-01-02T00:30:00Z")));
+        assert_eq!(
+            d("PT10M").after(ts("2026-01-01T00:00:00Z")),
+            Some(ts("2026-01-01T00:10:00Z"))
+        );
+        assert_eq!(
+            d("P1D").after(ts("2026-03-28T12:00:00Z")),
+            Some(ts("2026-03-29T12:00:00Z"))
+        );
+        assert_eq!(
+            d("P1W").after(ts("2026-01-01T00:00:00Z")),
+            Some(ts("2026-01-08T00:00:00Z"))
+        );
+        assert_eq!(
+            d("P1M").after(ts("2026-01-31T09:00:00Z")),
+            Some(ts("2026-02-28T09:00:00Z"))
+        );
+        assert_eq!(
+            d("P1M").after(ts("2028-01-31T09:00:00Z")),
+            Some(ts("2028-02-29T09:00:00Z"))
+        );
+        assert_eq!(
+            d("P91D").after(ts("2026-01-01T00:00:00Z")),
+            Some(ts("2026-04-02T00:00:00Z"))
+        );
+        assert_eq!(
+            d("PT1H30M").after(ts("2026-01-01T23:00:00Z")),
+            Some(ts("2026-01-02T00:30:00Z"))
+        );
         assert_eq!(d("P1D").after(Timestamp::MAX), None);
     }
 

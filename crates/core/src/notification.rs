@@ -15,8 +15,13 @@ pub enum NotificationKind {
 }
 
 impl NotificationKind {
-    pub const ALL: [Self; 5] =
-        [Self::Aborted, Self::Stopped, Self::Closed, Self::Finished, Self::Failed];
+    pub const ALL: [Self; 5] = [
+        Self::Aborted,
+        Self::Stopped,
+        Self::Closed,
+        Self::Finished,
+        Self::Failed,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -44,10 +44,16 @@ pub fn validate_id(field: &str, id: &str) -> Result<(), ValidationErrors> {
         return Err(ValidationErrors::single(field, "must not be empty"));
     }
     if id.len() > MAX_ID_LEN {
-        return Err(ValidationErrors::single(field, format!("longer than {MAX_ID_LEN} bytes")));
+        return Err(ValidationErrors::single(
+            field,
+            format!("longer than {MAX_ID_LEN} bytes"),
+        ));
     }
     if id.chars().any(|c| c.is_control() || c == '/') {
-        return Err(ValidationErrors::single(field, "must not contain `/` or control characters"));
+        return Err(ValidationErrors::single(
+            field,
+            "must not contain `/` or control characters",
+        ));
     }
     Ok(())
 }
@@ -85,7 +91,9 @@ pub fn infer_csv_value(cell: &str) -> Option<serde_json::Value> {
     }
     if let Ok(f) = cell.parse::<f64>()
         && f.is_finite()
-        && cell.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
+        && cell
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
     {
         return Some(serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, Into::into));
     }

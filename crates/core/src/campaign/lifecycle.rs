@@ -67,7 +67,10 @@ impl fmt::Display for CampaignAction {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CampaignEffect {
     /// Plan an occurrence of `version` due at `at`.
-    ScheduleOccurrence { version: u32, at: Timestamp },
+    ScheduleOccurrence {
+        version: u32,
+        at: Timestamp,
+    },
     /// Occurrences not yet started are cancelled; one in progress runs to its end (C4, C5).
     CancelPendingOccurrences,
     /// Everything not yet sent is cancelled, the occurrence in progress included (C6).
@@ -132,13 +135,17 @@ impl Campaign {
             return Ok(());
         }
         let reason = match action {
-            CampaignAction::Modify | CampaignAction::Stop if self.status == CampaignStatus::Draft => {
+            CampaignAction::Modify | CampaignAction::Stop
+                if self.status == CampaignStatus::Draft =>
+            {
                 Some("the campaign was never activated; edit its draft, or activate it first")
             }
             CampaignAction::Modify | CampaignAction::Stop
                 if !self.defining_version().is_recurring() && !self.status.is_final() =>
             {
-                Some("only recurring campaigns can be modified or stopped after activation (C3, C5)")
+                Some(
+                    "only recurring campaigns can be modified or stopped after activation (C3, C5)",
+                )
             }
             CampaignAction::Modify if self.draft_version().is_some() => {
                 Some("a draft version is already in progress; edit or activate it")
@@ -202,7 +209,11 @@ impl Campaign {
         self.check(CampaignAction::Activate)?;
         let from = self.status;
         let mut effects = Vec::new();
-        if let Some(old) = self.versions.iter_mut().find(|v| v.state == VersionState::Live) {
+        if let Some(old) = self
+            .versions
+            .iter_mut()
+            .find(|v| v.state == VersionState::Live)
+        {
             // C4: the running occurrence finishes on the old version; new ones use the draft.
             old.state = VersionState::Superseded;
             effects.push(CampaignEffect::CancelPendingOccurrences);
@@ -229,13 +240,22 @@ impl Campaign {
             (other, _) => other,
         };
         self.updated_at = now;
-        Ok(Transition { action: CampaignAction::Activate, from, to: self.status, version: Some(version), effects })
+        Ok(Transition {
+            action: CampaignAction::Activate,
+            from,
+            to: self.status,
+            version: Some(version),
+            effects,
+        })
     }
 
     /// C3: draft version N+1, a copy of the live one; the live version keeps running.
     pub fn modify(&mut self, now: Timestamp) -> Result<Transition, Refused> {
         self.check(CampaignAction::Modify)?;
-        let live = self.live_version().expect("modify is allowed only with a live version").clone();
+        let live = self
+            .live_version()
+            .expect("modify is allowed only with a live version")
+            .clone();
         let version = self.latest_version().version + 1;
         self.versions.push(super::CampaignVersion {
             version,
@@ -258,28 +278,49 @@ impl Campaign {
     /// C5: no further occurrence; one in progress runs to its end.
     pub fn stop(&mut self, now: Timestamp) -> Result<Transition, Refused> {
         self.check(CampaignAction::Stop)?;
-        Ok(self.end(CampaignAction::Stop, CampaignStatus::Stopped, VersionState::Stopped, now, vec![
-            CampaignEffect::CancelPendingOccurrences,
-            CampaignEffect::Notify(NotificationKind::Stopped),
-        ]))
+        Ok(self.end(
+            CampaignAction::Stop,
+            CampaignStatus::Stopped,
+            VersionState::Stopped,
+            now,
+            vec![
+                CampaignEffect::CancelPendingOccurrences,
+                CampaignEffect::Notify(NotificationKind::Stopped),
+            ],
+        ))
     }
 
     /// C6: the emergency brake; nothing more is sent, the running occurrence included.
     pub fn abort(&mut self, now: Timestamp) -> Result<Transition, Refused> {
         self.check(CampaignAction::Abort)?;
-        Ok(self.end(CampaignAction::Abort, CampaignStatus::Aborted, VersionState::Aborted, now, vec![
-            CampaignEffect::CancelAll,
-            CampaignEffect::Notify(NotificationKind::Aborted),
-        ]))
+        Ok(self.end(
+            CampaignAction::Abort,
+            CampaignStatus::Aborted,
+            VersionState::Aborted,
+            now,
+            vec![
+                CampaignEffect::CancelAll,
+                CampaignEffect::Notify(NotificationKind::Aborted),
+            ],
+        ))
     }
 
     /// C10, driven by the engine when the last send is done; `false` if the campaign had
     /// already ended (a brake won the race) and nothing changed.
     pub fn complete(&mut self, now: Timestamp) -> bool {
-        if !matches!(self.status, CampaignStatus::Scheduled | CampaignStatus::Live) {
+        if !matches!(
+            self.status,
+            CampaignStatus::Scheduled | CampaignStatus::Live
+        ) {
             return false;
         }
-        self.end(CampaignAction::Activate, CampaignStatus::Completed, VersionState::Completed, now, Vec::new());
+        self.end(
+            CampaignAction::Activate,
+            CampaignStatus::Completed,
+            VersionState::Completed,
+            now,
+            Vec::new(),
+        );
         true
     }
 
@@ -302,7 +343,13 @@ impl Campaign {
         }
         self.status = status;
         self.updated_at = now;
-        Transition { action, from, to: status, version, effects }
+        Transition {
+            action,
+            from,
+            to: status,
+            version,
+            effects,
+        }
     }
 
     /// C7: inbound campaigns only; messages are not served while paused.
@@ -316,10 +363,21 @@ impl Campaign {
         Ok(self.set_status(CampaignAction::Resume, CampaignStatus::Live, now))
     }
 
-    fn set_status(&mut self, action: CampaignAction, to: CampaignStatus, now: Timestamp) -> Transition {
+    fn set_status(
+        &mut self,
+        action: CampaignAction,
+        to: CampaignStatus,
+        now: Timestamp,
+    ) -> Transition {
         let from = self.status;
         self.status = to;
         self.updated_at = now;
-        Transition { action, from, to, version: self.live_version().map(|v| v.version), effects: Vec::new() }
+        Transition {
+            action,
+            from,
+            to,
+            version: self.live_version().map(|v| v.version),
+            effects: Vec::new(),
+        }
     }
 }

@@ -78,8 +78,14 @@ pub enum VersionState {
 }
 
 impl VersionState {
-    pub const ALL: [Self; 6] =
-        [Self::Draft, Self::Live, Self::Superseded, Self::Stopped, Self::Aborted, Self::Completed];
+    pub const ALL: [Self; 6] = [
+        Self::Draft,
+        Self::Live,
+        Self::Superseded,
+        Self::Stopped,
+        Self::Aborted,
+        Self::Completed,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -176,11 +182,16 @@ impl Campaign {
     }
 
     pub fn draft_version(&self) -> Option<&CampaignVersion> {
-        self.versions.iter().find(|v| v.state == VersionState::Draft)
+        self.versions
+            .iter()
+            .find(|v| v.state == VersionState::Draft)
     }
 
     pub fn latest_version(&self) -> &CampaignVersion {
-        self.versions.iter().max_by_key(|v| v.version).expect("a campaign has at least one version")
+        self.versions
+            .iter()
+            .max_by_key(|v| v.version)
+            .expect("a campaign has at least one version")
     }
 
     pub fn version(&self, n: u32) -> Option<&CampaignVersion> {

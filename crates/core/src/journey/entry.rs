@@ -28,7 +28,9 @@ impl JourneyDefinition {
         match (&self.reentry, last_entered) {
             (_, None) | (Reentry::Always, Some(_)) => true,
             (Reentry::Never, Some(_)) => false,
-            (Reentry::After { wait }, Some(at)) => wait.after(at).is_some_and(|ok_from| now >= ok_from),
+            (Reentry::After { wait }, Some(at)) => {
+                wait.after(at).is_some_and(|ok_from| now >= ok_from)
+            }
         }
     }
 

@@ -63,7 +63,10 @@ pub enum JourneyEffect {
     FinishIfEmpty { version: u32 },
     /// Everyone inside `version` is halted; every pending step is cancelled (J4).
     Halt { version: u32 },
-    Notify { version: u32, kind: NotificationKind },
+    Notify {
+        version: u32,
+        kind: NotificationKind,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,7 +162,11 @@ impl Journey {
 
     /// `DELETE /journeys/{id}`: only while every version is a draft.
     pub fn check_delete(&self) -> Result<(), Refused> {
-        if self.versions.iter().all(|v| v.status == JourneyVersionStatus::Draft) {
+        if self
+            .versions
+            .iter()
+            .all(|v| v.status == JourneyVersionStatus::Draft)
+        {
             Ok(())
         } else {
             Err(journey_refused(
@@ -182,7 +189,8 @@ impl Journey {
         let latest = self.latest_version();
         let n = latest.version + 1;
         let definition = latest.definition.clone();
-        self.versions.push(JourneyVersion::new_draft(n, definition, now));
+        self.versions
+            .push(JourneyVersion::new_draft(n, definition, now));
         self.updated_at = now;
         Ok(n)
     }
@@ -210,13 +218,16 @@ impl Journey {
             effects.push(JourneyEffect::ScheduleEntry { version: n, at });
         }
         self.updated_at = now;
-        transitions.insert(0, JourneyTransition {
-            action: JourneyAction::Publish,
-            version: n,
-            from: status,
-            to: JourneyVersionStatus::Live,
-            effects,
-        });
+        transitions.insert(
+            0,
+            JourneyTransition {
+                action: JourneyAction::Publish,
+                version: n,
+                from: status,
+                to: JourneyVersionStatus::Live,
+                effects,
+            },
+        );
         Some(Ok(transitions))
     }
 
@@ -239,7 +250,10 @@ impl Journey {
             to: JourneyVersionStatus::Closed,
             effects: vec![
                 JourneyEffect::CloseEntries { version: n },
-                JourneyEffect::Notify { version: n, kind: NotificationKind::Closed },
+                JourneyEffect::Notify {
+                    version: n,
+                    kind: NotificationKind::Closed,
+                },
                 JourneyEffect::FinishIfEmpty { version: n },
             ],
         }
@@ -261,7 +275,10 @@ impl Journey {
                 effects: vec![
                     JourneyEffect::CloseEntries { version: n },
                     JourneyEffect::Halt { version: n },
-                    JourneyEffect::Notify { version: n, kind: NotificationKind::Stopped },
+                    JourneyEffect::Notify {
+                        version: n,
+                        kind: NotificationKind::Stopped,
+                    },
                 ],
             }
         }))

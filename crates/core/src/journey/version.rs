@@ -18,7 +18,13 @@ pub enum JourneyVersionStatus {
 }
 
 impl JourneyVersionStatus {
-    pub const ALL: [Self; 5] = [Self::Draft, Self::Live, Self::Closed, Self::Stopped, Self::Finished];
+    pub const ALL: [Self; 5] = [
+        Self::Draft,
+        Self::Live,
+        Self::Closed,
+        Self::Stopped,
+        Self::Finished,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -84,7 +90,12 @@ pub struct Journey {
 
 impl Journey {
     /// J1: a new journey is draft version 1.
-    pub fn new_draft(id: String, name: String, definition: JourneyDefinition, now: Timestamp) -> Self {
+    pub fn new_draft(
+        id: String,
+        name: String,
+        definition: JourneyDefinition,
+        now: Timestamp,
+    ) -> Self {
         Self {
             id,
             name,
@@ -103,20 +114,32 @@ impl Journey {
     }
 
     pub fn latest_version(&self) -> &JourneyVersion {
-        self.versions.iter().max_by_key(|v| v.version).expect("a journey has at least one version")
+        self.versions
+            .iter()
+            .max_by_key(|v| v.version)
+            .expect("a journey has at least one version")
     }
 
     pub fn live_version(&self) -> Option<&JourneyVersion> {
-        self.versions.iter().find(|v| v.status == JourneyVersionStatus::Live)
+        self.versions
+            .iter()
+            .find(|v| v.status == JourneyVersionStatus::Live)
     }
 
     pub fn draft_version(&self) -> Option<&JourneyVersion> {
-        self.versions.iter().find(|v| v.status == JourneyVersionStatus::Draft)
+        self.versions
+            .iter()
+            .find(|v| v.status == JourneyVersionStatus::Draft)
     }
 
     /// J7: a new journey, draft version 1, copied from version `n`.
     pub fn duplicate(&self, n: u32, id: String, now: Timestamp) -> Option<Self> {
         let source = self.version(n)?;
-        Some(Self::new_draft(id, format!("{} (copy)", self.name), source.definition.clone(), now))
+        Some(Self::new_draft(
+            id,
+            format!("{} (copy)", self.name),
+            source.definition.clone(),
+            now,
+        ))
     }
 }

@@ -195,7 +195,10 @@ impl Rule {
     pub fn event_windows(&self, now: Timestamp) -> Vec<(&str, Option<Timestamp>)> {
         let mut windows = Vec::new();
         self.visit_events(&mut |e| {
-            let w = (e.name.as_str(), e.within.as_ref().and_then(|d| d.before(now)));
+            let w = (
+                e.name.as_str(),
+                e.within.as_ref().and_then(|d| d.before(now)),
+            );
             if !windows.contains(&w) {
                 windows.push(w);
             }
