@@ -90,6 +90,21 @@ pub async fn authenticate(
     Ok(next.run(req).await)
 }
 
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <token>`"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,20 +129,5 @@ mod tests {
             required_role(&Method::DELETE, "/api/v1/profiles/x"),
             Role::Editor
         );
-    }
-}
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, ApiError> {
-        parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <token>`"))
     }
 }

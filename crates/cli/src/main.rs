@@ -1,22 +1,49 @@
-//! Temporary entry point until the CLI lands.
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+//! `sluice`: the Sluice server (`sluice serve`) and a command-line client of its HTTP API.
+//!
+//! Exit codes are documented in [`error`] and at the end of `sluice --help`.
+
+mod apply;
+mod cli;
+mod client;
+mod commands;
+mod config;
+mod error;
+mod import;
+mod output;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    // clap exits by itself: 0 for --help/--version, 2 for a usage error.
+    let cli = cli::Cli::parse();
+    let serving = matches!(cli.command, cli::Command::Serve(_));
+    // The server logs at info by default; client commands stay quiet unless RUST_LOG asks.
+    let default_filter = if serving { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)),
         )
+        .with_writer(std::io::stderr)
+        // Colour codes only for a person watching; log files and CI stay plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let mut config = sluice_api::ServeConfig::default();
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--listen") {
-        config.listen = args[i + 1].parse()?;
+
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(error::exit_code(&err) as u8)
+        }
     }
-    if let Some(i) = args.iter().position(|a| a == "--data-dir") {
-        config.data_dir = args[i + 1].clone().into();
-    }
-    if let Some(i) = args.iter().position(|a| a == "--test-clock") {
-        config.test_clock = Some(args[i + 1].parse()?);
-    }
-    config.admin_token = std::env::var("SLUICE_ADMIN_TOKEN").ok();
-    sluice_api::serve(config).await
 }

@@ -34,8 +34,8 @@ impl IsoDuration {
         // spelling keeps stored definitions comparable as text.
         if !text.starts_with('P') || text.bytes().any(|b| b.is_ascii_lowercase()) {
             return Err(format!(
-                "`{text}` is not an ISO 8601 duration: write it like PT10M, PT1H30M, P1D, P1W or P1M \
-                 (uppercase, starting with P)"
+                "`{text}` is not an ISO 8601 duration: write it like PT10M, PT1H30M, P1D, P1W \
+                 or P1M (uppercase, starting with P)"
             ));
         }
         let span = PARSER
@@ -204,6 +204,15 @@ mod tests {
             Some(ts("2026-01-02T00:30:00Z"))
         );
         assert_eq!(d("P1D").after(Timestamp::MAX), None);
+        assert_eq!(
+            d("P1M").before(ts("2026-03-31T09:00:00Z")),
+            Some(ts("2026-02-28T09:00:00Z"))
+        );
+        assert_eq!(
+            d("P30D").before(ts("2026-03-01T00:00:00Z")),
+            Some(ts("2026-01-30T00:00:00Z"))
+        );
+        assert_eq!(d("P1D").before(Timestamp::MIN), None);
     }
 
     #[test]

@@ -52,6 +52,7 @@ struct NdjsonLine {
     consent: Option<Consent>,
 }
 
+#[derive(Clone, Copy)]
 enum Format {
     Ndjson,
     Csv,

@@ -111,7 +111,7 @@ async fn actions(
     };
     exists(&state, &subject).await?;
     if wants_csv(headers) {
-        return Ok(csv_export(state, subject, filter));
+        return Ok(csv_export(&state, subject, filter));
     }
     let page = page_request(q.limit, q.cursor)?;
     let page: Page<ActionRecord> = state
@@ -121,7 +121,7 @@ async fn actions(
 }
 
 /// Every matching record as CSV, streamed while the store reads (no paging, bounded memory).
-fn csv_export(state: AppState, subject: Subject, filter: ActionFilter) -> Response {
+fn csv_export(state: &AppState, subject: Subject, filter: ActionFilter) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(16);
     let store = std::sync::Arc::clone(&state.store);
     tokio::task::spawn_blocking(move || {

@@ -1,1 +1,755 @@
+//! The campaign state machine (PRODUCT.md C1–C10): the whole status × kind × action table, one
+//! test per rule, and a property test over random command sequences.
 
+use std::collections::HashSet;
+
+use jiff::{SignedDuration, Timestamp};
+use proptest::prelude::*;
+
+use super::*;
+use crate::channel::ChannelType;
+use crate::lifecycle::{LifecycleError, Refused, names};
+use crate::notification::NotificationKind;
+use crate::schedule::Schedule;
+
+use CampaignAction as A;
+use CampaignStatus as S;
+
+fn now() -> Timestamp {
+    "2026-01-01T12:00:00Z".parse().unwrap()
+}
+
+fn later(minutes: i64) -> Timestamp {
+    now() + SignedDuration::from_mins(minutes)
+}
+
+/// The five kinds of campaign PRODUCT.md names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// One-time, sent now.
+    Immediate,
+    /// One-time, at a time in the future.
+    Once,
+    Recurring,
+    Api,
+    /// In-app (`inbox` channel), served while live.
+    Inbound,
+}
+
+const KINDS: [Kind; 5] = [
+    Kind::Immediate,
+    Kind::Once,
+    Kind::Recurring,
+    Kind::Api,
+    Kind::Inbound,
+];
+
+fn recurring(cron: &str) -> Schedule {
+    Schedule::Recurring {
+        cron: cron.into(),
+        timezone: "Europe/Berlin".into(),
+        start: None,
+        end: None,
+    }
+}
+
+fn content(kind: Kind, template: &str) -> CampaignContent {
+    let schedule = match kind {
+        Kind::Immediate | Kind::Inbound => Schedule::Immediate,
+        Kind::Once => Schedule::Once { at: later(24 * 60) },
+        Kind::Recurring => recurring("0 9 * * *"),
+        Kind::Api => Schedule::Api,
+    };
+    CampaignContent {
+        channel_id: "ch_main".into(),
+        template_id: template.into(),
+        audience_id: Some("aud_all".into()),
+        schedule,
+    }
+}
+
+fn channel(kind: Kind) -> ChannelType {
+    if kind == Kind::Inbound {
+        ChannelType::Inbox
+    } else {
+        ChannelType::Email
+    }
+}
+
+fn new(kind: Kind) -> Campaign {
+    Campaign::new_draft(
+        "cmp_1".into(),
+        "Spring sale".into(),
+        content(kind, "tpl_1"),
+        channel(kind),
+        now(),
+    )
+}
+
+/// The one transition the lifecycle does not make itself: the engine starting the first
+/// occurrence of a scheduled campaign. Used only where no command reaches `live`.
+fn engine_goes_live(c: &mut Campaign) {
+    assert_eq!(c.status, S::Scheduled);
+    c.status = S::Live;
+}
+
+/// Drives a new campaign of `kind` through real commands to `status`, with a draft in
+/// progress (made by `modify`) when `draft`. Final statuses are reached from the status the
+/// first activation leads to.
+fn build(kind: Kind, status: S, draft: bool) -> Campaign {
+    let mut c = new(kind);
+    if status == S::Draft {
+        assert!(draft, "a never-activated campaign always has its draft");
+        return c;
+    }
+    c.activate(now()).expect("activate");
+    if status == S::Live && c.status == S::Scheduled {
+        engine_goes_live(&mut c);
+    }
+    if status == S::Paused {
+        c.pause(now()).expect("pause");
+    }
+    if draft {
+        c.modify(now()).expect("modify");
+    }
+    match status {
+        S::Stopped => {
+            c.stop(now()).expect("stop");
+        }
+        S::Aborted => {
+            c.abort(now()).expect("abort");
+        }
+        S::Completed => assert!(c.complete(now())),
+        _ => {}
+    }
+    assert_eq!((c.status, c.draft_version().is_some()), (status, draft));
+    c
+}
+
+const ACTIVE_RECURRING: &[A] = &[A::Modify, A::Stop, A::Abort, A::Duplicate];
+const ACTIVE_RECURRING_DRAFT: &[A] = &[A::EditDraft, A::Activate, A::Stop, A::Abort, A::Duplicate];
+const NEVER_ACTIVATED: &[A] = &[A::EditDraft, A::Delete, A::Activate, A::Duplicate];
+const ENDED: &[A] = &[A::Duplicate];
+
+/// Every reachable (kind, status, draft in progress) and exactly the actions it allows.
+#[rustfmt::skip]
+const TABLE: &[(Kind, S, bool, &[A])] = &[
+    (Kind::Immediate, S::Draft,     true,  NEVER_ACTIVATED),
+    (Kind::Immediate, S::Live,      false, &[A::Abort, A::Duplicate]),
+    (Kind::Immediate, S::Aborted,   false, ENDED),
+    (Kind::Immediate, S::Completed, false, ENDED),
+
+    (Kind::Once,      S::Draft,     true,  NEVER_ACTIVATED),
+    (Kind::Once,      S::Scheduled, false, &[A::Abort, A::Duplicate]),
+    (Kind::Once,      S::Live,      false, &[A::Abort, A::Duplicate]),
+    (Kind::Once,      S::Aborted,   false, ENDED),
+    (Kind::Once,      S::Completed, false, ENDED),
+
+    (Kind::Recurring, S::Draft,     true,  NEVER_ACTIVATED),
+    (Kind::Recurring, S::Scheduled, false, ACTIVE_RECURRING),
+    (Kind::Recurring, S::Scheduled, true,  ACTIVE_RECURRING_DRAFT),
+    (Kind::Recurring, S::Live,      false, ACTIVE_RECURRING),
+    (Kind::Recurring, S::Live,      true,  ACTIVE_RECURRING_DRAFT),
+    (Kind::Recurring, S::Stopped,   false, ENDED),
+    (Kind::Recurring, S::Stopped,   true,  ENDED),
+    (Kind::Recurring, S::Aborted,   false, ENDED),
+    (Kind::Recurring, S::Aborted,   true,  ENDED),
+    (Kind::Recurring, S::Completed, false, ENDED),
+    (Kind::Recurring, S::Completed, true,  ENDED),
+
+    (Kind::Api,       S::Draft,     true,  NEVER_ACTIVATED),
+    (Kind::Api,       S::Live,      false, &[A::Abort, A::Trigger, A::Duplicate]),
+    (Kind::Api,       S::Aborted,   false, ENDED),
+    (Kind::Api,       S::Completed, false, ENDED),
+
+    (Kind::Inbound,   S::Draft,     true,  NEVER_ACTIVATED),
+    (Kind::Inbound,   S::Live,      false, &[A::Abort, A::Pause, A::Duplicate]),
+    (Kind::Inbound,   S::Paused,    false, &[A::Abort, A::Resume, A::Duplicate]),
+    (Kind::Inbound,   S::Aborted,   false, ENDED),
+    (Kind::Inbound,   S::Completed, false, ENDED),
+];
+
+/// Why a combination missing from `TABLE` cannot happen; `None` means it must be in the table.
+fn unreachable(kind: Kind, status: S, draft: bool) -> Option<&'static str> {
+    if status == S::Draft {
+        return (!draft).then_some("a never-activated campaign is its draft");
+    }
+    if draft && kind != Kind::Recurring {
+        return Some("only recurring campaigns can be modified (C3)");
+    }
+    match (kind, status) {
+        (Kind::Inbound, S::Paused) | (Kind::Recurring, S::Stopped) => None,
+        (_, S::Paused) => Some("only inbound campaigns pause (C7)"),
+        (_, S::Stopped) => Some("only recurring campaigns stop (C5)"),
+        (Kind::Immediate | Kind::Api | Kind::Inbound, S::Scheduled) => {
+            Some("an immediate, api or inbound campaign is live at once (C2)")
+        }
+        _ => None,
+    }
+}
+
+/// Runs the command behind `action` on `c`; `None` for actions without a domain command
+/// (delete and trigger are store/API operations guarded by `check`).
+fn run(c: &mut Campaign, action: A) -> Option<bool> {
+    let t = now();
+    Some(match action {
+        A::EditDraft => {
+            let kind = if c.defining_version().is_recurring() {
+                Kind::Recurring
+            } else {
+                Kind::Immediate
+            };
+            c.edit_draft(content(kind, "tpl_edited"), ChannelType::Email, t)
+                .is_ok()
+        }
+        A::Activate => c.activate(t).is_ok(),
+        A::Modify => c.modify(t).is_ok(),
+        A::Stop => c.stop(t).is_ok(),
+        A::Abort => c.abort(t).is_ok(),
+        A::Pause => c.pause(t).is_ok(),
+        A::Resume => c.resume(t).is_ok(),
+        A::Duplicate => c.duplicate("cmp_2".into(), t).status == S::Draft,
+        A::Delete | A::Trigger => return None,
+    })
+}
+
+fn refusal(c: &Campaign, action: A) -> Refused {
+    c.check(action).expect_err("refused")
+}
+
+fn assert_refusal_names_status(c: &Campaign, r: &Refused, action: A) {
+    assert_eq!(r.subject, "campaign");
+    assert_eq!(r.action, action.as_str());
+    assert_eq!(r.current_status, c.status.as_str());
+    assert_eq!(r.allowed_actions, names(&c.allowed_actions()));
+}
+
+#[test]
+fn the_table_covers_every_status_kind_and_draft() {
+    for kind in KINDS {
+        for status in S::ALL {
+            for draft in [false, true] {
+                let in_table = TABLE
+                    .iter()
+                    .any(|r| (r.0, r.1, r.2) == (kind, status, draft));
+                let why_not = unreachable(kind, status, draft);
+                assert!(
+                    in_table != why_not.is_some(),
+                    "{kind:?} {status} draft={draft}: in table {in_table}, unreachable {why_not:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_status_kind_and_action_is_allowed_exactly_as_the_table_says() {
+    for &(kind, status, draft, expected) in TABLE {
+        let c = build(kind, status, draft);
+        let at = format!("{kind:?} {status} draft={draft}");
+        let got: HashSet<A> = c.allowed_actions().into_iter().collect();
+        assert_eq!(got, expected.iter().copied().collect(), "{at}");
+        assert_eq!(c.allowed_actions().len(), got.len(), "{at}: duplicates");
+        for action in A::ALL {
+            let allowed = expected.contains(&action);
+            match c.check(action) {
+                Ok(()) => assert!(allowed, "{at}: {action} should be refused"),
+                Err(r) => {
+                    assert!(!allowed, "{at}: {action} should be allowed");
+                    assert_refusal_names_status(&c, &r, action);
+                }
+            }
+            let mut after = c.clone();
+            if let Some(ok) = run(&mut after, action) {
+                assert_eq!(ok, allowed, "{at}: running {action}");
+                if !ok {
+                    assert_eq!(after, c, "{at}: refused {action} changed the campaign");
+                }
+            }
+        }
+    }
+}
+
+/// (action, from, to, version) of a transition.
+fn summary(t: &Transition) -> (A, S, S, Option<u32>) {
+    (t.action, t.from, t.to, t.version)
+}
+
+fn state(c: &Campaign, n: u32) -> VersionState {
+    c.version(n).expect("version exists").state
+}
+
+fn occurrence(version: u32, at: Timestamp) -> CampaignEffect {
+    CampaignEffect::ScheduleOccurrence { version, at }
+}
+
+/// The status a kind's first activation leads to (C2).
+fn activated(kind: Kind) -> S {
+    match kind {
+        Kind::Once | Kind::Recurring => S::Scheduled,
+        Kind::Immediate | Kind::Api | Kind::Inbound => S::Live,
+    }
+}
+
+#[test]
+fn c1_a_new_campaign_is_draft_version_1_which_can_be_edited_and_deleted() {
+    let mut c = new(Kind::Immediate);
+    assert_eq!((c.status, c.versions.len()), (S::Draft, 1));
+    let v = &c.versions[0];
+    assert_eq!(
+        (v.version, v.state, v.activated_at),
+        (1, VersionState::Draft, None)
+    );
+    assert!(c.live_version().is_none() && !c.ever_activated());
+    c.check(A::Delete).expect("delete a draft");
+    let edited = content(Kind::Recurring, "tpl_2");
+    assert_eq!(
+        c.edit_draft(edited.clone(), ChannelType::Webhook, later(1)),
+        Ok(1)
+    );
+    assert_eq!(
+        (&c.versions[0].content, c.versions[0].channel_type),
+        (&edited, ChannelType::Webhook)
+    );
+    assert_eq!((c.status, c.updated_at), (S::Draft, later(1)));
+}
+
+#[test]
+fn c2_activate_schedules_future_first_runs_and_is_live_otherwise() {
+    for kind in KINDS {
+        let mut c = new(kind);
+        let t = c.activate(now()).expect("activate");
+        let v = c.version(1).unwrap();
+        assert_eq!(
+            (v.state, v.activated_at),
+            (VersionState::Live, Some(now())),
+            "{kind:?}"
+        );
+        assert_eq!(
+            summary(&t),
+            (A::Activate, S::Draft, activated(kind), Some(1))
+        );
+        assert_eq!(c.status, activated(kind), "{kind:?}");
+        match kind {
+            Kind::Immediate => assert_eq!(t.effects, [occurrence(1, now())]),
+            Kind::Once => assert_eq!(t.effects, [occurrence(1, later(24 * 60))]),
+            Kind::Recurring => assert!(
+                matches!(t.effects[..], [CampaignEffect::ScheduleOccurrence { version: 1, at }] if at > now()),
+                "{:?}",
+                t.effects
+            ),
+            // API campaigns send per trigger call; inbound ones are served, not sent.
+            Kind::Api | Kind::Inbound => assert_eq!(t.effects, []),
+        }
+    }
+}
+
+#[test]
+fn c3_modify_makes_draft_n_plus_1_from_the_live_version_which_runs_untouched() {
+    let mut c = build(Kind::Recurring, S::Scheduled, false);
+    let live_before = c.version(1).unwrap().clone();
+    let t = c.modify(later(5)).expect("modify");
+    assert_eq!(
+        summary(&t),
+        (A::Modify, S::Scheduled, S::Scheduled, Some(2))
+    );
+    assert_eq!((t.effects, c.status), (vec![], S::Scheduled));
+    assert_eq!(c.version(1), Some(&live_before));
+    let d = c.version(2).unwrap();
+    assert_eq!(
+        (d.state, d.activated_at, d.created_at),
+        (VersionState::Draft, None, later(5))
+    );
+    assert_eq!(
+        (&d.content, d.channel_type),
+        (&live_before.content, live_before.channel_type)
+    );
+
+    let before = c.clone();
+    let r = c.modify(later(6)).expect_err("second modify");
+    assert_refusal_names_status(&c, &r, A::Modify);
+    assert!(
+        r.reason
+            .unwrap()
+            .contains("draft version is already in progress")
+    );
+    assert_eq!(c, before);
+
+    let mut live = build(Kind::Recurring, S::Live, false);
+    assert_eq!(live.modify(now()).map(|t| t.version), Ok(Some(2)));
+}
+
+#[test]
+fn c3_modify_is_refused_for_anything_but_an_active_recurring_campaign() {
+    for &(kind, status, draft, _) in TABLE {
+        if kind == Kind::Recurring && matches!(status, S::Scheduled | S::Live) && !draft {
+            continue;
+        }
+        let mut c = build(kind, status, draft);
+        let before = c.clone();
+        let r = c.modify(now()).expect_err("modify refused");
+        assert_refusal_names_status(&c, &r, A::Modify);
+        assert_eq!(c, before);
+        if kind != Kind::Recurring && !status.is_final() && status != S::Draft {
+            assert!(
+                r.reason.unwrap().contains("only recurring"),
+                "{kind:?} {status}"
+            );
+        }
+    }
+}
+
+#[test]
+fn c4_activating_the_draft_supersedes_the_live_version() {
+    let mut c = build(Kind::Recurring, S::Live, true);
+    let edited = CampaignContent {
+        schedule: recurring("0 18 * * 1"),
+        ..content(Kind::Recurring, "tpl_v2")
+    };
+    assert_eq!(
+        c.edit_draft(edited.clone(), ChannelType::Email, now()),
+        Ok(2)
+    );
+    let t = c.activate(later(10)).expect("activate the draft");
+    assert_eq!(summary(&t), (A::Activate, S::Live, S::Live, Some(2)));
+    match &t.effects[..] {
+        [
+            CampaignEffect::CancelPendingOccurrences,
+            CampaignEffect::ScheduleOccurrence { version: 2, at },
+        ] => {
+            assert!(*at > later(10));
+        }
+        other => panic!("unexpected effects {other:?}"),
+    }
+    assert_eq!(state(&c, 1), VersionState::Superseded);
+    let v2 = c.version(2).unwrap();
+    assert_eq!(
+        (v2.state, v2.activated_at),
+        (VersionState::Live, Some(later(10)))
+    );
+    assert_eq!(v2.content, edited);
+    assert_eq!(c.live_version().map(|v| v.version), Some(2));
+    assert!(c.draft_version().is_none());
+    // The next modify copies the version now live.
+    c.modify(later(11)).expect("modify again");
+    assert_eq!(c.version(3).unwrap().content, edited);
+}
+
+#[test]
+fn c5_stop_ends_a_recurring_campaign_for_good_but_it_can_be_duplicated() {
+    for (status, draft) in [
+        (S::Scheduled, false),
+        (S::Live, false),
+        (S::Scheduled, true),
+    ] {
+        let mut c = build(Kind::Recurring, status, draft);
+        let t = c.stop(later(1)).expect("stop");
+        assert_eq!(summary(&t), (A::Stop, status, S::Stopped, Some(1)));
+        let notify = CampaignEffect::Notify(NotificationKind::Stopped);
+        assert_eq!(
+            t.effects,
+            [CampaignEffect::CancelPendingOccurrences, notify]
+        );
+        assert_eq!(state(&c, 1), VersionState::Stopped);
+        assert!(c.status.is_final() && c.live_version().is_none());
+        assert_eq!(
+            c.draft_version().is_some(),
+            draft,
+            "the draft in progress is kept"
+        );
+        let before = c.clone();
+        assert!(c.activate(now()).is_err() && c.resume(now()).is_err() && c.stop(now()).is_err());
+        assert!(c.modify(now()).is_err() && c.abort(now()).is_err() && !c.complete(now()));
+        assert_eq!(c, before);
+        assert_eq!(c.allowed_actions(), [A::Duplicate]);
+        assert_eq!(c.duplicate("cmp_2".into(), now()).status, S::Draft);
+    }
+    for kind in [Kind::Immediate, Kind::Once, Kind::Api, Kind::Inbound] {
+        let mut c = build(kind, activated(kind), false);
+        let r = c.stop(now()).expect_err("stop is for recurring campaigns");
+        assert!(r.reason.unwrap().contains("only recurring"), "{kind:?}");
+    }
+}
+
+#[test]
+fn c6_abort_from_scheduled_live_or_paused_cancels_everything_and_is_final() {
+    let cases = [
+        (Kind::Once, S::Scheduled, false),
+        (Kind::Recurring, S::Scheduled, true),
+        (Kind::Recurring, S::Live, false),
+        (Kind::Immediate, S::Live, false),
+        (Kind::Api, S::Live, false),
+        (Kind::Inbound, S::Live, false),
+        (Kind::Inbound, S::Paused, false),
+    ];
+    for (kind, status, draft) in cases {
+        let mut c = build(kind, status, draft);
+        let t = c.abort(later(1)).expect("abort");
+        assert_eq!(summary(&t), (A::Abort, status, S::Aborted, Some(1)));
+        let notify = CampaignEffect::Notify(NotificationKind::Aborted);
+        assert_eq!(t.effects, [CampaignEffect::CancelAll, notify]);
+        assert_eq!(state(&c, 1), VersionState::Aborted);
+        assert!(c.live_version().is_none() && c.status.is_final());
+        assert_eq!(c.allowed_actions(), [A::Duplicate], "{kind:?} {status}");
+        assert!(
+            !c.complete(later(2)),
+            "a brake that won the race is not undone"
+        );
+        assert_eq!(c.status, S::Aborted);
+    }
+    let mut draft = new(Kind::Immediate);
+    let r = draft.abort(now()).expect_err("nothing to abort");
+    assert_refusal_names_status(&draft, &r, A::Abort);
+}
+
+#[test]
+fn c7_only_inbound_campaigns_pause_and_resume() {
+    let mut c = build(Kind::Inbound, S::Live, false);
+    let t = c.pause(later(1)).expect("pause");
+    assert_eq!(
+        (summary(&t), t.effects),
+        ((A::Pause, S::Live, S::Paused, Some(1)), vec![])
+    );
+    assert_eq!(c.live_version().map(|v| v.version), Some(1));
+    assert!(c.pause(later(2)).is_err());
+    let t = c.resume(later(3)).expect("resume");
+    assert_eq!(summary(&t), (A::Resume, S::Paused, S::Live, Some(1)));
+    assert!(
+        c.resume(later(4)).is_err(),
+        "a live campaign is not resumed"
+    );
+    for kind in [Kind::Immediate, Kind::Api, Kind::Recurring, Kind::Once] {
+        let mut c = build(kind, S::Live, false);
+        let refusals = [
+            c.pause(now()).expect_err("pause"),
+            c.resume(now()).expect_err("resume"),
+        ];
+        for r in refusals {
+            assert!(r.reason.unwrap().contains("C7"), "{kind:?}");
+        }
+    }
+}
+
+#[test]
+fn c8_duplicate_copies_the_latest_version_from_any_status() {
+    for &(kind, status, draft, _) in TABLE {
+        let mut c = build(kind, status, draft);
+        if draft && c.check(A::EditDraft).is_ok() {
+            let edited = content(Kind::Recurring, "tpl_draft");
+            c.edit_draft(edited, ChannelType::Email, now()).unwrap();
+        }
+        let latest = c.latest_version().clone();
+        let d = c.duplicate("cmp_copy".into(), later(7));
+        assert_eq!(
+            (d.id.as_str(), d.name.as_str()),
+            ("cmp_copy", "Spring sale (copy)")
+        );
+        assert_eq!(
+            (d.status, d.created_at, d.updated_at),
+            (S::Draft, later(7), later(7))
+        );
+        assert_eq!(d.versions.len(), 1);
+        let v = &d.versions[0];
+        assert_eq!(
+            (v.version, v.state, v.activated_at),
+            (1, VersionState::Draft, None)
+        );
+        let copied = (&v.content, v.channel_type);
+        assert_eq!(
+            copied,
+            (&latest.content, latest.channel_type),
+            "{kind:?} {status}"
+        );
+    }
+}
+
+#[test]
+fn c9_delete_is_refused_once_the_campaign_was_ever_activated() {
+    for &(kind, status, draft, _) in TABLE {
+        let c = build(kind, status, draft);
+        if status == S::Draft {
+            assert!(c.check(A::Delete).is_ok());
+            continue;
+        }
+        let r = refusal(&c, A::Delete);
+        assert_refusal_names_status(&c, &r, A::Delete);
+        assert!(r.reason.unwrap().contains("C9"), "{kind:?} {status}");
+    }
+}
+
+#[test]
+fn c10_complete_ends_a_scheduled_or_live_campaign_and_nothing_else() {
+    let completable = [(Kind::Once, S::Scheduled), (Kind::Recurring, S::Live)];
+    let completable = completable.into_iter().chain(KINDS.map(|k| (k, S::Live)));
+    for (kind, status) in completable {
+        let mut c = build(kind, status, false);
+        assert!(c.complete(later(3)));
+        assert_eq!((c.status, c.updated_at), (S::Completed, later(3)));
+        assert_eq!(state(&c, 1), VersionState::Completed);
+        assert!(c.live_version().is_none());
+        assert!(!c.complete(later(4)));
+    }
+    let ended = [
+        (Kind::Inbound, S::Paused),
+        (Kind::Recurring, S::Stopped),
+        (Kind::Api, S::Aborted),
+    ];
+    for (kind, status) in ended.into_iter().chain([(Kind::Immediate, S::Draft)]) {
+        let mut c = build(kind, status, status == S::Draft);
+        let before = c.clone();
+        assert!(!c.complete(later(3)), "{kind:?} {status}");
+        assert_eq!(c, before);
+    }
+}
+
+#[test]
+fn edit_draft_keeps_a_modified_recurring_campaign_recurring() {
+    let mut c = build(Kind::Recurring, S::Scheduled, true);
+    for kind in [Kind::Immediate, Kind::Once, Kind::Api] {
+        let before = c.clone();
+        match c.edit_draft(content(kind, "tpl_x"), ChannelType::Email, later(1)) {
+            Err(LifecycleError::Invalid(e)) => assert_eq!(e.0[0].field, "schedule.type"),
+            other => panic!("{kind:?}: expected a validation error, got {other:?}"),
+        }
+        assert_eq!(c, before);
+    }
+    let edited = CampaignContent {
+        schedule: recurring("*/5 * * * *"),
+        ..content(Kind::Recurring, "tpl_x")
+    };
+    assert_eq!(
+        c.edit_draft(edited.clone(), ChannelType::Email, later(1)),
+        Ok(2)
+    );
+    assert_eq!(c.version(2).unwrap().content, edited);
+    assert_eq!(
+        c.version(1).unwrap().content,
+        content(Kind::Recurring, "tpl_1")
+    );
+
+    // Before the first activation the kind may change freely.
+    let mut d = new(Kind::Recurring);
+    assert_eq!(
+        d.edit_draft(content(Kind::Api, "tpl_x"), ChannelType::Email, now()),
+        Ok(1)
+    );
+    // Without a draft there is nothing to edit.
+    let mut live = build(Kind::Recurring, S::Live, false);
+    let err = live.edit_draft(content(Kind::Recurring, "tpl_x"), ChannelType::Email, now());
+    assert!(
+        matches!(err, Err(LifecycleError::Refused(ref r)) if r.current_status == "live"),
+        "{err:?}"
+    );
+}
+
+/// B5: a 409 explains itself; advice after the `;` of a reason must name allowed actions only.
+#[test]
+fn refusal_reasons_only_advise_actions_that_are_allowed() {
+    let advice = [
+        ("edit", A::EditDraft),
+        ("activate", A::Activate),
+        ("duplicate", A::Duplicate),
+    ];
+    for &(kind, status, draft, expected) in TABLE {
+        let c = build(kind, status, draft);
+        for action in A::ALL.into_iter().filter(|a| !expected.contains(a)) {
+            let Some(reason) = refusal(&c, action).reason else {
+                continue;
+            };
+            let Some((_, advised)) = reason.split_once(';') else {
+                continue;
+            };
+            for (word, advised_action) in advice {
+                assert!(
+                    !advised.contains(word) || expected.contains(&advised_action),
+                    "{kind:?} {status} draft={draft}: `{action}` refused with \"{reason}\", \
+                     but {advised_action} is not allowed"
+                );
+            }
+        }
+    }
+}
+
+// ----- property test -----
+
+#[derive(Debug, Clone)]
+enum Op {
+    Activate,
+    Modify,
+    EditDraft(Kind, u8),
+    Stop,
+    Abort,
+    Pause,
+    Resume,
+    Complete,
+}
+
+fn kind() -> impl Strategy<Value = Kind> {
+    proptest::sample::select(KINDS.to_vec())
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        Just(Op::Activate),
+        Just(Op::Modify),
+        (kind(), any::<u8>()).prop_map(|(k, n)| Op::EditDraft(k, n)),
+        Just(Op::Stop),
+        Just(Op::Abort),
+        Just(Op::Pause),
+        Just(Op::Resume),
+        Just(Op::Complete),
+    ]
+}
+
+/// Applies `op`; `true` when it was allowed.
+fn apply(c: &mut Campaign, op: &Op, at: Timestamp) -> bool {
+    match op {
+        Op::Activate => c.activate(at).is_ok(),
+        Op::Modify => c.modify(at).is_ok(),
+        Op::EditDraft(k, n) => c
+            .edit_draft(content(*k, &format!("tpl_{n}")), channel(*k), at)
+            .is_ok(),
+        Op::Stop => c.stop(at).is_ok(),
+        Op::Abort => c.abort(at).is_ok(),
+        Op::Pause => c.pause(at).is_ok(),
+        Op::Resume => c.resume(at).is_ok(),
+        Op::Complete => c.complete(at),
+    }
+}
+
+proptest! {
+    #[test]
+    fn random_command_sequences_keep_the_campaign_invariants(
+        start in kind(),
+        ops in proptest::collection::vec(op(), 0..=30),
+    ) {
+        let mut c = new(start);
+        let mut ever_live: HashSet<u32> = HashSet::new();
+        for (i, op) in ops.iter().enumerate() {
+            let before = c.clone();
+            let allowed = apply(&mut c, op, later(i as i64 + 1));
+            if !allowed {
+                prop_assert_eq!(&c, &before, "refused {:?} changed the campaign", op);
+            }
+            let count = |s: VersionState| c.versions.iter().filter(|v| v.state == s).count();
+            prop_assert!(count(VersionState::Live) <= 1);
+            prop_assert!(count(VersionState::Draft) <= 1);
+            let numbers: Vec<u32> = c.versions.iter().map(|v| v.version).collect();
+            prop_assert_eq!(numbers, (1..=c.versions.len() as u32).collect::<Vec<_>>());
+            if before.status.is_final() {
+                prop_assert_eq!(c.status, before.status, "a final status changed");
+                prop_assert!(c.live_version().is_none());
+            }
+            for v in &c.versions {
+                if ever_live.contains(&v.version) {
+                    prop_assert_ne!(v.state, VersionState::Draft, "v{} was live, now draft", v.version);
+                }
+                if v.state == VersionState::Live {
+                    ever_live.insert(v.version);
+                }
+            }
+            let active = matches!(c.status, S::Scheduled | S::Live | S::Paused);
+            prop_assert_eq!(c.live_version().is_some(), active, "status {}", c.status);
+        }
+    }
+}
