@@ -459,7 +459,7 @@ async fn the_body_limits_are_settings() {
         .await;
     assert_problem(&r, 413);
     let mut ndjson = Vec::new();
-    for i in 0..100 {
+    for i in 0..200 {
         ndjson.extend_from_slice(
             format!("{{\"id\":\"p{i:03}\",\"attributes\":{{\"n\":{i}}}}}\n").as_bytes(),
         );

@@ -164,7 +164,7 @@ fn check_content(
     }
     match &content.audience_id {
         Some(id) if store.audience(id)?.is_none() => {
-            errors.push("audience_id", format!("no audience `{id}`"))
+            errors.push("audience_id", format!("no audience `{id}`"));
         }
         None if !matches!(content.schedule, Schedule::Api) => {
             errors.push(
