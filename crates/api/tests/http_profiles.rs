@@ -22,10 +22,18 @@ async fn put_creates_201_then_replaces_200() {
     assert_eq!(p["created_at"], NOW);
 
     let r = app
-        .put("/api/v1/profiles/p-1@x.com", json!({"attributes": {"tier": "gold"}}))
+        .put(
+            "/api/v1/profiles/p-1@x.com",
+            json!({"attributes": {"tier": "gold"}}),
+        )
         .await;
     let p = r.expect(200);
-    assert_eq!(p["attributes"], json!({"tier": "gold"}), "PUT replaces: {}", r.text);
+    assert_eq!(
+        p["attributes"],
+        json!({"tier": "gold"}),
+        "PUT replaces: {}",
+        r.text
+    );
     let r = app.get("/api/v1/profiles/p-1@x.com").await;
     assert_eq!(r.expect(200)["attributes"], json!({"tier": "gold"}));
 }
@@ -49,9 +57,14 @@ async fn patch_merges_attributes_and_consent() {
     assert_eq!(p["attributes"], json!({"a": 1, "b": 3, "c": {"d": 4}}));
     assert_eq!(p["consent"], json!({"email": true, "sms": false}));
     let r = app.get("/api/v1/profiles/p1").await;
-    assert_eq!(r.expect(200)["attributes"], json!({"a": 1, "b": 3, "c": {"d": 4}}));
+    assert_eq!(
+        r.expect(200)["attributes"],
+        json!({"a": 1, "b": 3, "c": {"d": 4}})
+    );
 
-    let r = app.patch("/api/v1/profiles/nobody", json!({"attributes": {"a": 1}})).await;
+    let r = app
+        .patch("/api/v1/profiles/nobody", json!({"attributes": {"a": 1}}))
+        .await;
     assert_problem(&r, 404);
     assert_problem(&app.get("/api/v1/profiles/nobody").await, 404);
 }
@@ -59,21 +72,39 @@ async fn patch_merges_attributes_and_consent() {
 #[tokio::test]
 async fn profile_bodies_are_decoded_strictly() {
     let app = spawn_app().await;
-    let r = app.put("/api/v1/profiles/p1", json!({"atributes": {}})).await;
+    let r = app
+        .put("/api/v1/profiles/p1", json!({"atributes": {}}))
+        .await;
     assert_invalid(&r, "atributes");
-    let r = app.put("/api/v1/profiles/p1", json!({"attributes": "Ann"})).await;
+    let r = app
+        .put("/api/v1/profiles/p1", json!({"attributes": "Ann"}))
+        .await;
     assert_invalid(&r, "attributes");
     let r = app.put("/api/v1/profiles/p1", json!({"consent": {}})).await;
     assert_invalid(&r, "attributes");
     let r = app
-        .put("/api/v1/profiles/p1", json!({"attributes": {}, "consent": {"email": "no"}}))
+        .put(
+            "/api/v1/profiles/p1",
+            json!({"attributes": {}, "consent": {"email": "no"}}),
+        )
         .await;
     let field = assert_problem(&r, 422)["errors"][0]["field"].clone();
-    assert!(field.as_str().is_some_and(|f| f.starts_with("consent")), "{}", r.text);
+    assert!(
+        field.as_str().is_some_and(|f| f.starts_with("consent")),
+        "{}",
+        r.text
+    );
     let long = "x".repeat(300);
-    let r = app.put(&format!("/api/v1/profiles/{long}"), json!({"attributes": {}})).await;
+    let r = app
+        .put(
+            &format!("/api/v1/profiles/{long}"),
+            json!({"attributes": {}}),
+        )
+        .await;
     assert_invalid(&r, "profile_id");
-    let r = app.patch("/api/v1/profiles/p1", json!({"attributes": [1]})).await;
+    let r = app
+        .patch("/api/v1/profiles/p1", json!({"attributes": [1]}))
+        .await;
     assert_invalid(&r, "attributes");
     assert_eq!(app.profile_count().await, 0, "failed calls change nothing");
 }
@@ -120,7 +151,11 @@ async fn profiles_are_listed_in_pages() {
         let page = r.expect(200);
         let items = page["items"].as_array().expect("items");
         assert!(items.len() <= 3, "{}", r.text);
-        seen.extend(items.iter().map(|p| p["id"].as_str().expect("id").to_owned()));
+        seen.extend(
+            items
+                .iter()
+                .map(|p| p["id"].as_str().expect("id").to_owned()),
+        );
         pages += 1;
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
@@ -149,7 +184,12 @@ async fn ndjson_import_reports_bad_lines_and_keeps_the_good_ones() {
         "{\"id\":\"d\",\"atributes\":{}}\n",
     );
     let r = app
-        .raw(Method::POST, "/api/v1/profiles/import", "application/x-ndjson", body.into())
+        .raw(
+            Method::POST,
+            "/api/v1/profiles/import",
+            "application/x-ndjson",
+            body.into(),
+        )
         .await;
     let result = r.expect(200);
     assert_eq!(result["imported"], 2, "{}", r.text);
@@ -168,7 +208,10 @@ async fn ndjson_import_reports_bad_lines_and_keeps_the_good_ones() {
     let c = r.expect(200);
     assert_eq!(c["attributes"], json!({"tier": "gold"}));
     assert_eq!(c["consent"], json!({"email": false}));
-    assert_eq!(app.get("/api/v1/profiles/a").await.expect(200)["attributes"]["age"], 30);
+    assert_eq!(
+        app.get("/api/v1/profiles/a").await.expect(200)["attributes"]["age"],
+        30
+    );
     assert_eq!(app.profile_count().await, 2);
 }
 
@@ -179,7 +222,12 @@ async fn csv_import_types_its_cells() {
                 p1,Ann,42,4.5,true,Berlin,false\n\
                 p2,Bob,,x,false,,true\n";
     let r = app
-        .raw(Method::POST, "/api/v1/profiles/import", "text/csv", body.into())
+        .raw(
+            Method::POST,
+            "/api/v1/profiles/import",
+            "text/csv",
+            body.into(),
+        )
         .await;
     let result = r.expect(200);
     assert_eq!(result["imported"], 2, "{}", r.text);
@@ -187,7 +235,12 @@ async fn csv_import_types_its_cells() {
     assert_eq!(result["errors"], json!([]));
     let r = app.get("/api/v1/profiles/p1").await;
     let p1 = r.expect(200);
-    assert_eq!(p1["attributes"]["age"], json!(42), "age is a number: {}", r.text);
+    assert_eq!(
+        p1["attributes"]["age"],
+        json!(42),
+        "age is a number: {}",
+        r.text
+    );
     assert_eq!(p1["attributes"]["score"], json!(4.5));
     assert_eq!(p1["attributes"]["vip"], json!(true));
     assert_eq!(p1["attributes"]["first_name"], json!("Ann"));
@@ -195,11 +248,18 @@ async fn csv_import_types_its_cells() {
     assert_eq!(p1["consent"], json!({"email": false}));
     let r = app.get("/api/v1/profiles/p2").await;
     let p2 = r.expect(200);
-    assert_eq!(p2["attributes"].get("age"), None, "an empty cell sets nothing: {}", r.text);
+    assert_eq!(
+        p2["attributes"].get("age"),
+        None,
+        "an empty cell sets nothing: {}",
+        r.text
+    );
     assert_eq!(p2["attributes"]["score"], json!("x"));
     assert_eq!(p2["consent"], json!({"email": true}));
     // typed cells make numeric rules work.
-    let older = app.audience(json!({"attr": "age", "op": "gt", "value": 40})).await;
+    let older = app
+        .audience(json!({"attr": "age", "op": "gt", "value": 40}))
+        .await;
     let r = app.get(&format!("/api/v1/audiences/{older}/count")).await;
     assert_eq!(r.expect(200)["count"], 1);
 }
@@ -209,7 +269,12 @@ async fn csv_rows_with_the_wrong_width_are_reported() {
     let app = spawn_app().await;
     let body = "id,name\np1,Ann\np2,Bob,extra\np3,Cy\n";
     let r = app
-        .raw(Method::POST, "/api/v1/profiles/import", "text/csv", body.into())
+        .raw(
+            Method::POST,
+            "/api/v1/profiles/import",
+            "text/csv",
+            body.into(),
+        )
         .await;
     let result = r.expect(200);
     assert_eq!(result["imported"], 2, "{}", r.text);
@@ -224,7 +289,12 @@ async fn import_refused(app: &TestApp, body: Vec<u8>) -> Resp {
         .raw(Method::POST, "/api/v1/profiles/import", "text/csv", body)
         .await;
     assert_problem(&r, 422);
-    assert_eq!(app.profile_count().await, before, "a refused import writes nothing: {}", r.text);
+    assert_eq!(
+        app.profile_count().await,
+        before,
+        "a refused import writes nothing: {}",
+        r.text
+    );
     assert_eq!(
         app.get("/api/v1/profiles/existing").await.expect(200)["attributes"],
         json!({"keep": true})
@@ -271,7 +341,11 @@ async fn events_single_and_batched_are_accepted_and_create_profiles() {
         .await;
     assert_eq!(r.expect(202)["accepted"], 1, "{}", r.text);
     let r = app.get("/api/v1/profiles/new-person").await;
-    assert_eq!(r.expect(200)["attributes"], json!({}), "an unknown profile_id creates it");
+    assert_eq!(
+        r.expect(200)["attributes"],
+        json!({}),
+        "an unknown profile_id creates it"
+    );
 
     let r = app
         .post(
@@ -313,10 +387,15 @@ async fn event_errors_name_the_field_and_the_batch_index() {
         .await;
     assert_invalid(&r, "nmae");
     let r = app
-        .post("/api/v1/events", json!({"profile_id": "a", "name": "x", "timestamp": "noon"}))
+        .post(
+            "/api/v1/events",
+            json!({"profile_id": "a", "name": "x", "timestamp": "noon"}),
+        )
         .await;
     assert_invalid(&r, "timestamp");
-    let r = app.post("/api/v1/events", json!({"profile_id": "", "name": "x"})).await;
+    let r = app
+        .post("/api/v1/events", json!({"profile_id": "", "name": "x"}))
+        .await;
     assert_invalid(&r, "profile_id");
     // a refused batch writes none of it.
     assert_eq!(app.profile_count().await, 0);

@@ -24,14 +24,18 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_journey, list_journeys))
         .routes(routes!(get_journey, delete_journey))
-        .routes(routes!(new_version))
-        .routes(routes!(get_version, put_version, delete_version))
-        .routes(routes!(publish))
-        .routes(routes!(close))
-        .routes(routes!(stop))
-        .routes(routes!(duplicate))
-        .routes(routes!(list_profiles))
-        .routes(routes!(remove_profile))
+        .routes(routes!(new_journey_version))
+        .routes(routes!(
+            get_journey_version,
+            put_journey_version,
+            delete_journey_version
+        ))
+        .routes(routes!(publish_journey_version))
+        .routes(routes!(close_journey_version))
+        .routes(routes!(stop_journey_version))
+        .routes(routes!(duplicate_journey_version))
+        .routes(routes!(list_journey_profiles))
+        .routes(routes!(remove_journey_profile))
 }
 
 /// Checks references against the store; a storage failure reads as "missing" and is logged.
@@ -271,7 +275,7 @@ async fn command(
 /// New draft N+1 copied from the latest version (J6); 409 while a draft exists.
 #[utoipa::path(post, path = "/api/v1/journeys/{id}/versions", tag = "journeys",
     responses((status = 201, body = JourneyView), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-async fn new_version(
+async fn new_journey_version(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -300,7 +304,7 @@ async fn new_version(
 
 #[utoipa::path(get, path = "/api/v1/journeys/{id}/versions/{n}", tag = "journeys",
     responses((status = 200, body = VersionView), (status = 404, body = crate::error::Problem)))]
-async fn get_version(
+async fn get_journey_version(
     State(state): State<AppState>,
     Path((id, n)): Path<(String, u32)>,
 ) -> ApiResult<axum::Json<VersionView>> {
@@ -316,7 +320,7 @@ async fn get_version(
 #[utoipa::path(put, path = "/api/v1/journeys/{id}/versions/{n}", tag = "journeys", request_body = JourneyDefinition,
     responses((status = 200, body = VersionView), (status = 404, body = crate::error::Problem),
               (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
-async fn put_version(
+async fn put_journey_version(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, n)): Path<(String, u32)>,
@@ -363,7 +367,7 @@ async fn put_version(
 
 #[utoipa::path(delete, path = "/api/v1/journeys/{id}/versions/{n}", tag = "journeys",
     responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-async fn delete_version(
+async fn delete_journey_version(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, n)): Path<(String, u32)>,
@@ -396,7 +400,7 @@ async fn delete_version(
 #[utoipa::path(post, path = "/api/v1/journeys/{id}/versions/{n}/publish", tag = "journeys", request_body(content = Option<ReasonBody>),
     responses((status = 200, body = JourneyView), (status = 404, body = crate::error::Problem),
               (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
-async fn publish(
+async fn publish_journey_version(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, n)): Path<(String, u32)>,
@@ -421,7 +425,7 @@ async fn publish(
 /// Close to new entrances (J3): people inside go on to the end.
 #[utoipa::path(post, path = "/api/v1/journeys/{id}/versions/{n}/close", tag = "journeys", request_body(content = Option<ReasonBody>),
     responses((status = 200, body = JourneyView), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-async fn close(
+async fn close_journey_version(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, n)): Path<(String, u32)>,
@@ -454,7 +458,7 @@ pub struct StopResult {
 /// Halt everyone inside at once (J4): when this returns, no further node runs in the version.
 #[utoipa::path(post, path = "/api/v1/journeys/{id}/versions/{n}/stop", tag = "journeys", request_body(content = Option<ReasonBody>),
     responses((status = 200, body = StopResult), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-async fn stop(
+async fn stop_journey_version(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, n)): Path<(String, u32)>,
@@ -484,7 +488,7 @@ async fn stop(
 /// A new journey, draft version 1, copied from this version (J7).
 #[utoipa::path(post, path = "/api/v1/journeys/{id}/versions/{n}/duplicate", tag = "journeys", request_body(content = Option<ReasonBody>),
     responses((status = 201, body = JourneyView), (status = 404, body = crate::error::Problem)))]
-async fn duplicate(
+async fn duplicate_journey_version(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, n)): Path<(String, u32)>,
@@ -515,7 +519,7 @@ pub struct ProfilesQuery {
 /// Who is (or was) inside a version.
 #[utoipa::path(get, path = "/api/v1/journeys/{id}/versions/{n}/profiles", tag = "journeys", params(ProfilesQuery),
     responses((status = 200, body = Page<Enrollment>), (status = 404, body = crate::error::Problem)))]
-async fn list_profiles(
+async fn list_journey_profiles(
     State(state): State<AppState>,
     Path((id, n)): Path<(String, u32)>,
     Query(q): Query<ProfilesQuery>,
@@ -549,7 +553,7 @@ pub struct Removed {
 #[utoipa::path(delete, path = "/api/v1/journeys/{id}/versions/{n}/profiles/{profile_id}", tag = "journeys",
     request_body(content = Option<ReasonBody>),
     responses((status = 200, body = Removed), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-async fn remove_profile(
+async fn remove_journey_profile(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, n, profile_id)): Path<(String, u32, String)>,

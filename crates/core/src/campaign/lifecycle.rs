@@ -135,6 +135,12 @@ impl Campaign {
             return Ok(());
         }
         let reason = match action {
+            CampaignAction::Delete if self.ever_activated() => {
+                Some("a campaign that was ever activated cannot be deleted (C9); duplicate it")
+            }
+            _ if self.status.is_final() => {
+                Some("an ended campaign never runs again (C5, C6, C10); duplicate it to start anew")
+            }
             CampaignAction::Modify | CampaignAction::Stop
                 if self.status == CampaignStatus::Draft =>
             {

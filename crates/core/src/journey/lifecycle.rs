@@ -117,10 +117,38 @@ pub fn check(status: JourneyVersionStatus, action: JourneyAction) -> Result<(), 
     Err(refused(action.as_str(), status, reason))
 }
 
-/// A journey-level command that the state of its versions refuses.
+/// A journey-level command (`new_version`, `delete`) that the state of its versions refuses. The
+/// status named is the journey's as a list shows it (its live version's, else its latest
+/// published one's, else draft); the actions are the journey-level ones allowed now.
 fn journey_refused(journey: &Journey, action: &str, reason: &str) -> Refused {
-    let latest = journey.latest_version();
-    refused(action, latest.status, Some(reason))
+    let shown = journey
+        .live_version()
+        .or_else(|| {
+            journey
+                .versions
+                .iter()
+                .filter(|v| v.published_at.is_some())
+                .max_by_key(|v| v.version)
+        })
+        .map_or(JourneyVersionStatus::Draft, |v| v.status);
+    let mut allowed = Vec::new();
+    if journey.draft_version().is_none() {
+        allowed.push("new_version".to_owned());
+    }
+    if journey
+        .versions
+        .iter()
+        .all(|v| v.status == JourneyVersionStatus::Draft)
+    {
+        allowed.push("delete".to_owned());
+    }
+    Refused {
+        subject: "journey",
+        action: action.to_owned(),
+        current_status: shown.to_string(),
+        allowed_actions: allowed,
+        reason: Some(reason.to_owned()),
+    }
 }
 
 impl Journey {

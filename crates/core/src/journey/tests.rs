@@ -345,7 +345,7 @@ fn j6_new_version_copies_the_latest_and_publishing_it_closes_the_live_one() {
     let r = j.new_version(later(2)).expect_err("a draft is in progress");
     assert_eq!(
         (r.action.as_str(), r.current_status.as_str()),
-        ("new_version", "draft")
+        ("new_version", "live")
     );
     assert!(r.reason.unwrap().contains("draft version 2"));
     assert_eq!(j, before);
