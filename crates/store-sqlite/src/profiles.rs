@@ -179,7 +179,7 @@ impl ProfileStore for SqliteStore {
         self.read(|c| load(c, id))
     }
 
-    fn delete_profile(&self, id: &str) -> Result<bool, StoreError> {
+    fn delete_profile(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
         self.write(|tx| {
             tx.execute("DELETE FROM events WHERE profile_id = ?1", [id]).map_err(backend)?;
             tx.execute(
@@ -190,7 +190,7 @@ impl ProfileStore for SqliteStore {
             tx.execute(
                 "UPDATE enrollments SET state = 'removed', left_at = ?2 WHERE profile_id = ?1
                  AND state = 'active'",
-                params![id, ms(Timestamp::now())],
+                params![id, ms(now)],
             )
             .map_err(backend)?;
             Ok(tx.execute("DELETE FROM profiles WHERE id = ?1", [id]).map_err(backend)? == 1)
@@ -289,6 +289,22 @@ impl ProfileStore for SqliteStore {
 
     fn profile_count(&self) -> Result<u64, StoreError> {
         self.read(|c| c.query_row("SELECT COUNT(*) FROM profiles", [], |r| r.get(0)))
+    }
+
+    fn event_count(
+        &self,
+        profile_id: &str,
+        name: &str,
+        since: Option<Timestamp>,
+    ) -> Result<u64, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT COUNT(*) FROM events WHERE profile_id = ?1 AND name = ?2 AND at >= ?3",
+            )?
+            .query_row(params![profile_id, name, since.map_or(i64::MIN, ms)], |r| {
+                r.get(0)
+            })
+        })
     }
 
     fn audience_count(&self, rule: &Rule, now: Timestamp) -> Result<u64, StoreError> {

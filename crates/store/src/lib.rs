@@ -72,7 +72,7 @@ pub trait ProfileStore {
     ) -> Result<Option<Profile>, StoreError>;
     fn profile(&self, id: &str) -> Result<Option<Profile>, StoreError>;
     /// Erases the profile, its events and its enrollments; `false` if there was none.
-    fn delete_profile(&self, id: &str) -> Result<bool, StoreError>;
+    fn delete_profile(&self, id: &str, now: Timestamp) -> Result<bool, StoreError>;
     fn profiles(&self, page: &PageRequest) -> Result<Page<Profile>, StoreError>;
     /// Writes every batch in one transaction; an `Err` batch rolls everything back.
     fn import_profiles(
@@ -85,6 +85,13 @@ pub trait ProfileStore {
     /// enrollments made.
     fn record_events(&self, events: &[Event], now: Timestamp) -> Result<u64, StoreError>;
     fn profile_count(&self) -> Result<u64, StoreError>;
+    /// Events of one profile named `name` at or after `since` (all of them for `None`).
+    fn event_count(
+        &self,
+        profile_id: &str,
+        name: &str,
+        since: Option<Timestamp>,
+    ) -> Result<u64, StoreError>;
     /// Profiles matching `rule` now.
     fn audience_count(
         &self,

@@ -5,6 +5,7 @@ mod campaigns;
 mod channels;
 mod events;
 mod import;
+mod inbox;
 mod journeys;
 mod notifications;
 mod profiles;
@@ -81,6 +82,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(profiles::router())
         .merge(events::router())
         .merge(import::router(state))
+        .merge(inbox::router())
         .merge(audiences::router())
         .merge(channels::router())
         .merge(templates::router())

@@ -120,7 +120,8 @@ async fn delete_profile(
     Path(profile_id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = profile_id.clone();
-    if state.db(move |s| Ok(s.delete_profile(&id)?)).await? {
+    let now = state.now();
+    if state.db(move |s| Ok(s.delete_profile(&id, now)?)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("no profile `{profile_id}`")))
