@@ -54,7 +54,7 @@ fn check_json_type(req: &Request) -> Result<(), ApiError> {
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
+        let path = e.path().clone();
         let inner = e.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
@@ -64,8 +64,8 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                     .next()
                     .unwrap_or(&message)
                     .to_owned();
-                let field = field_of(&path, &message);
-                ApiError::field(field, message)
+                let root = serde_json::from_slice::<serde_json::Value>(bytes).ok();
+                ApiError::field(refine(root.as_ref(), &path, &message), message)
             }
             _ => ApiError::bad_request(format!("malformed JSON: {inner}")),
         }
@@ -180,9 +180,113 @@ impl<S: Send + Sync> FromRequest<S> for JsonBytes {
 
 /// Decodes an already-parsed JSON value strictly, naming the offending field.
 pub fn decode_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    let root = value.clone();
     serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = clean_path(&e.path().to_string());
+        let path = e.path().clone();
         let message = e.into_inner().to_string();
-        ApiError::field(field_of(&path, &message), message)
+        ApiError::field(refine(Some(&root), &path, &message), message)
     })
+}
+
+/// The exact field an error is about. Inside internally tagged enums (a schedule, a journey
+/// node) serde loses the path at the tagged object, so the field is found again from the
+/// message: an unknown or missing field is named in it, a bad value is quoted in it.
+fn refine(
+    root: Option<&serde_json::Value>,
+    path: &serde_path_to_error::Path,
+    message: &str,
+) -> String {
+    let base = field_of(&path.to_string(), message);
+    if message.starts_with("missing field") {
+        return base;
+    }
+    let mut at = root;
+    for segment in path.iter() {
+        at = match segment {
+            serde_path_to_error::Segment::Seq { index } => at.and_then(|v| v.get(*index)),
+            serde_path_to_error::Segment::Map { key } => at.and_then(|v| v.get(key)),
+            serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => at,
+        };
+    }
+    let Some(object) = at.and_then(serde_json::Value::as_object) else {
+        return base;
+    };
+    let quoted = sluice_core::error::quoted(message);
+    let culprit = unknown_field(message)
+        .filter(|name| object.contains_key(*name))
+        .or_else(|| {
+            object
+                .iter()
+                .filter(|(key, _)| key.as_str() != "type")
+                .find(|(_, value)| {
+                    let shown = match value {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    quoted.contains(&shown.as_str())
+                })
+                .map(|(key, _)| key.as_str())
+        });
+    match culprit {
+        Some(key) if base.is_empty() => key.to_owned(),
+        Some(key) if !base.ends_with(&format!(".{key}")) && base != key => format!("{base}.{key}"),
+        _ => base,
+    }
+}
+
+/// Path parameters; one that cannot be what the route needs (a version that is not a number)
+/// names nothing that exists, so it is a 404 problem like any unknown id.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(rejection) => Err(ApiError::not_found(format!(
+                "nothing at {}: {}",
+                parts.uri.path(),
+                rejection.body_text()
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        schedule: sluice_core::schedule::Schedule,
+    }
+
+    fn field(body: &str) -> String {
+        match decode::<Body>(body.as_bytes()) {
+            Err(e) => e.0.errors[0].field.clone(),
+            Ok(b) => panic!("decoded {b:?}"),
+        }
+    }
+
+    #[test]
+    fn fields_inside_tagged_objects_are_named() {
+        assert_eq!(
+            field(r#"{"name":"x","schedule":{"type":"once","at":"tomorrow"}}"#),
+            "schedule.at"
+        );
+        assert_eq!(
+            field(r#"{"name":"x","schedule":{"type":"recurring","cron":5,"timezone":"UTC"}}"#),
+            "schedule.cron"
+        );
+        assert_eq!(
+            field(r#"{"name":"x","schedule":{"type":"immediate","at":"2026-03-01T00:00:00Z"}}"#),
+            "schedule.at"
+        );
+        assert_eq!(field(r#"{"nmae":"x"}"#), "nmae");
+        assert_eq!(field(r#"{"schedule":{"type":"api"}}"#), "name");
+    }
 }

@@ -432,4 +432,14 @@ async fn the_inbox_serves_live_inbound_messages_rendered_for_the_profile() {
         "served again: {}",
         r.text
     );
+    app.post_empty(&format!("/api/v1/campaigns/{id}/abort"))
+        .await
+        .expect(200);
+    let r = app.get("/api/v1/inbox/ann").await;
+    assert!(
+        !r.text.contains("gold member"),
+        "not served once aborted: {}",
+        r.text
+    );
+    assert_problem(&app.get("/api/v1/inbox/nobody").await, 404);
 }

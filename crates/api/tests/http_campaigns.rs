@@ -171,9 +171,9 @@ async fn campaigns_are_listed_by_status_in_pages() {
     let r = app.get("/api/v1/campaigns?status=draft").await;
     assert_eq!(ids(r.expect(200)), drafts);
     let r = app.get("/api/v1/campaigns?status=live").await;
-    assert_eq!(ids(r.expect(200)), [live.clone()]);
+    assert_eq!(ids(r.expect(200)), [live.as_str()]);
     let r = app.get("/api/v1/campaigns?status=scheduled").await;
-    assert_eq!(ids(r.expect(200)), [scheduled.clone()]);
+    assert_eq!(ids(r.expect(200)), [scheduled.as_str()]);
     let r = app.get("/api/v1/campaigns?status=aborted").await;
     assert_eq!(ids(r.expect(200)), Vec::<String>::new());
 
@@ -426,4 +426,41 @@ async fn results_count_the_planned_sends_and_the_action_log_pages_or_streams_csv
         )
         .await;
     assert_problem(&r, 404);
+}
+
+/// Top-level mistakes are named exactly (`nmae`); the same is expected inside `schedule`, which
+/// is tagged by `type`.
+#[tokio::test]
+async fn schedule_errors_name_the_exact_field() {
+    let app = spawn_app().await;
+    let setup = app.setup().await;
+    let cases = [
+        (json!({"type": "once", "at": "tomorrow"}), "schedule.at"),
+        (
+            json!({"type": "recurring", "cron": 5, "timezone": "UTC"}),
+            "schedule.cron",
+        ),
+        (
+            json!({"type": "immediate", "at": "2026-03-01T00:00:00Z"}),
+            "schedule.at",
+        ),
+        (json!({"type": "weekly"}), "schedule.type"),
+    ];
+    let mut wrong = Vec::new();
+    for (schedule, field) in cases {
+        let r = app
+            .post("/api/v1/campaigns", setup.campaign_body("x", schedule))
+            .await;
+        assert_problem(&r, 422);
+        let named: Vec<&str> = r.body["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .filter_map(|e| e["field"].as_str())
+            .collect();
+        if !named.contains(&field) {
+            wrong.push(format!("expected `{field}`, got {named:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "imprecise fields: {wrong:#?}");
 }

@@ -482,3 +482,61 @@ async fn preview_renders_for_a_profile_with_defaults_and_empty_missing_variables
         .await;
     assert_problem(&r, 404);
 }
+
+/// Top-level mistakes are named exactly (`nmae`); the same is expected inside a channel's
+/// `config` (`config.url` and `config.retries` already are).
+#[tokio::test]
+async fn channel_config_type_errors_name_the_exact_field() {
+    let app = spawn_app().await;
+    let email = |config: serde_json::Value| json!({"name": "m", "type": "email", "config": config});
+    let cases = [
+        (
+            email(json!({"host": "h", "port": 25, "tls": "maybe", "from": "a@b"})),
+            "config.tls",
+        ),
+        (
+            email(json!({"host": "h", "port": "25", "tls": "none", "from": "a@b"})),
+            "config.port",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (body, field) in cases {
+        let r = app.post("/api/v1/channels", body).await;
+        assert_problem(&r, 422);
+        let named: Vec<&str> = r.body["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .filter_map(|e| e["field"].as_str())
+            .collect();
+        if !named.contains(&field) {
+            wrong.push(format!("expected `{field}`, got {named:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "imprecise fields: {wrong:#?}");
+}
+
+#[tokio::test]
+async fn a_live_journey_keeps_what_it_references() {
+    let app = spawn_app().await;
+    let setup = app.setup().await;
+    let id = app
+        .live_event_journey(&setup, "signed_up", json!({"mode": "never"}))
+        .await;
+    let r = app
+        .delete(&format!("/api/v1/channels/{}", setup.channel))
+        .await;
+    let p = assert_problem(&r, 409);
+    assert!(
+        p["detail"].as_str().unwrap_or("").contains(&id),
+        "names the journey: {}",
+        r.text
+    );
+    let r = app
+        .delete(&format!("/api/v1/templates/{}", setup.template))
+        .await;
+    assert_problem(&r, 409);
+    app.get(&format!("/api/v1/templates/{}", setup.template))
+        .await
+        .expect(200);
+}

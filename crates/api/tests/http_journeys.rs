@@ -137,7 +137,8 @@ async fn journey_graphs_are_validated_naming_the_node() {
         {"id": "c", "type": "end"}
     ]);
     cycle["start"] = json!("a");
-    assert_problem(&create(cycle).await, 422);
+    let message = assert_invalid(&create(cycle).await, "nodes[0]");
+    assert!(message.contains("wait"), "{message}");
 
     let mut bad_rule = base.clone();
     bad_rule["nodes"][2] = json!({"id": "done", "type": "condition", "rule": {"attr": "x", "op": "bigger", "value": 1}});
@@ -178,11 +179,21 @@ async fn journey_graphs_are_validated_naming_the_node() {
     );
 
     let mut unknown = base.clone();
-    unknown["strat"] = unknown["start"].take();
-    assert_problem(&create(unknown).await, 422);
+    unknown["strat"] = json!("welcome");
+    unknown.as_object_mut().expect("object").remove("start");
+    assert_invalid(&create(unknown).await, "strat");
+    let mut typo = base.clone();
+    typo["nmae"] = json!("x");
+    assert_invalid(&create(typo).await, "nmae");
     let mut typo = base.clone();
     typo["nodes"][0]["nxt"] = json!("pause");
     assert_problem(&create(typo).await, 422);
+    let mut kind = base.clone();
+    kind["nodes"][0]["type"] = json!("teleport");
+    assert_invalid(&create(kind).await, "nodes[0].type");
+    let mut start = base.clone();
+    start["start"] = json!(5);
+    assert_invalid(&create(start).await, "start");
 
     let mut nameless = base.clone();
     nameless.as_object_mut().expect("object").remove("name");
@@ -337,7 +348,10 @@ async fn j6_a_new_version_replaces_the_live_one_on_publish() {
     let r = app
         .post_empty(&format!("/api/v1/journeys/{id}/versions"))
         .await;
-    assert_problem(&r, 409);
+    let p = assert_problem(&r, 409);
+    assert!(p["current_status"].is_string(), "{}", r.text);
+    let allowed = p["allowed_actions"].as_array().expect("allowed_actions");
+    assert!(!allowed.contains(&json!("new_version")), "{}", r.text);
     assert!(
         r.body["detail"].as_str().unwrap_or("").contains("draft"),
         "{}",
@@ -438,4 +452,41 @@ async fn journey_lists_page() {
     let rest = r.expect(200);
     assert_eq!(rest["items"][0]["id"], ids[2].as_str());
     assert_eq!(rest["next_cursor"], Value::Null);
+}
+
+/// Top-level mistakes are named exactly (`nmae`, `strat`); the same is expected inside nodes,
+/// the entry and the re-entrance rule, which are tagged by `type`/`mode`.
+#[tokio::test]
+async fn nested_definition_errors_name_the_exact_field() {
+    let app = spawn_app().await;
+    let setup = app.setup().await;
+    let base = event_journey(&setup, "signed_up", json!({"mode": "never"}));
+    let mut cases = Vec::new();
+    let mut b = base.clone();
+    b["nodes"][1]["duration"] = json!("one day");
+    cases.push((b, "nodes[1].duration"));
+    let mut b = base.clone();
+    b["reentry"] = json!({"mode": "after", "wait": "soon"});
+    cases.push((b, "reentry.wait"));
+    let mut b = base.clone();
+    b["nodes"][0]["nxt"] = json!("pause");
+    cases.push((b, "nodes[0].nxt"));
+    let mut b = base.clone();
+    b["entry"]["evnt"] = json!("x");
+    cases.push((b, "entry.evnt"));
+    let mut wrong = Vec::new();
+    for (body, field) in cases {
+        let r = app.post("/api/v1/journeys", body).await;
+        assert_problem(&r, 422);
+        let named: Vec<&str> = r.body["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .filter_map(|e| e["field"].as_str())
+            .collect();
+        if !named.contains(&field) {
+            wrong.push(format!("expected `{field}`, got {named:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "imprecise fields: {wrong:#?}");
 }

@@ -34,6 +34,17 @@ async fn metrics_are_prometheus_text_with_request_counts() {
     );
 }
 
+#[tokio::test]
+async fn metrics_can_be_served_elsewhere() {
+    let app = spawn_with(Options {
+        with_metrics: false,
+        ..Options::default()
+    })
+    .await;
+    assert_problem(&app.anonymous().get("/metrics").await, 404);
+    app.get("/healthz").await.expect(200);
+}
+
 /// Every path of API.md, as the OpenAPI document should name it.
 const CONTRACT_PATHS: &[&str] = &[
     "/api/v1/tokens",

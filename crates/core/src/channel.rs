@@ -85,6 +85,16 @@ pub fn parse_config(
     ) -> Result<T, ValidationErrors> {
         T::deserialize(v).map_err(|e| {
             let message = e.to_string();
+            // The field is named in the message (unknown, missing) or its bad value is quoted.
+            let quoted = crate::error::quoted(&message);
+            let by_value = || {
+                v.as_object()?.iter().find_map(|(key, value)| {
+                    let shown = value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned);
+                    quoted.contains(&shown.as_str()).then_some(key.as_str())
+                })
+            };
             let field = message
                 .strip_prefix("unknown field `")
                 .and_then(|r| r.split('`').next())
@@ -93,6 +103,7 @@ pub fn parse_config(
                         .strip_prefix("missing field `")
                         .and_then(|r| r.split('`').next())
                 })
+                .or_else(by_value)
                 .map_or_else(|| "config".to_owned(), |f| format!("config.{f}"));
             ValidationErrors(vec![FieldError::new(field, message)])
         })

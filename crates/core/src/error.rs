@@ -67,3 +67,11 @@ impl ValidationErrors {
         if self.0.is_empty() { Ok(()) } else { Err(self) }
     }
 }
+
+/// The values a serde error message quotes (in backquotes or double quotes), so the field that
+/// holds one can be found when serde could not say which it was.
+pub fn quoted(message: &str) -> Vec<&str> {
+    let backquoted = message.split('`').skip(1).step_by(2);
+    let double_quoted = message.split('"').skip(1).step_by(2);
+    backquoted.chain(double_quoted).collect()
+}

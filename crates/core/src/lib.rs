@@ -10,6 +10,7 @@ pub mod journey;
 pub mod lifecycle;
 pub mod notification;
 pub mod profile;
+pub mod rfc3339;
 pub mod rule;
 pub mod schedule;
 pub mod template;

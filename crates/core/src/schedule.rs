@@ -62,14 +62,15 @@ pub enum Schedule {
 enum ScheduleJson {
     Immediate {},
     Once {
+        #[serde(deserialize_with = "crate::rfc3339::deserialize")]
         at: Timestamp,
     },
     Recurring {
         cron: String,
         timezone: String,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::rfc3339::option::deserialize")]
         start: Option<Timestamp>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::rfc3339::option::deserialize")]
         end: Option<Timestamp>,
     },
     Api {},

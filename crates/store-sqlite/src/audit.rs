@@ -70,10 +70,16 @@ impl AuditStore for SqliteStore {
                 Some(s) => c
                     .prepare_cached(&format!(
                         "SELECT {columns} FROM audit WHERE subject_type = ?1 AND subject_id = ?2
-                         AND seq < ?3 ORDER BY seq DESC LIMIT ?4"
+                         AND (?5 IS NULL OR version = ?5) AND seq < ?3 ORDER BY seq DESC LIMIT ?4"
                     ))?
                     .query_map(
-                        params![s.kind(), s.id(), cursor_seq(page), limit_plus_one(page)],
+                        params![
+                            s.kind(),
+                            s.id(),
+                            cursor_seq(page),
+                            limit_plus_one(page),
+                            s.version()
+                        ],
                         map,
                     )?
                     .collect::<rusqlite::Result<Vec<_>>>(),

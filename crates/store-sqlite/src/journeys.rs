@@ -1,6 +1,6 @@
 //! Journeys with their versions and enrollments; commands go through `apply_journey`.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sluice_core::journey::{Journey, JourneyVersion, JourneyVersionStatus};
 use sluice_core::lifecycle::Refused;
 use sluice_store::{
@@ -279,7 +279,7 @@ impl JourneyStore for SqliteStore {
         ctx: &CommandContext,
     ) -> Result<RemoveOutcome, CommandError> {
         self.write(|tx| {
-            let mut journey = load(tx, journey_id).map_err(backend)?.ok_or(CommandError::NotFound)?;
+            let journey = load(tx, journey_id).map_err(backend)?.ok_or(CommandError::NotFound)?;
             let status = journey.version(version).ok_or(CommandError::NotFound)?.status;
             sluice_core::journey::lifecycle::check(status, sluice_core::journey::JourneyAction::RemoveProfile)?;
             let enrollment: Option<(i64, Option<String>)> = tx
@@ -331,11 +331,38 @@ impl JourneyStore for SqliteStore {
             })?;
             // J3: the last one out of a closed version finishes it.
             if status == JourneyVersionStatus::Closed {
-                let effects = [sluice_core::journey::JourneyEffect::FinishIfEmpty { version }];
-                apply_journey_effects(tx, ctx, journey_id, &effects, &mut |v| journey.finish(v, ctx.now))?;
-                save(tx, &journey, false)?;
+                finish_if_empty(tx, ctx, journey_id, version)?;
             }
             Ok(RemoveOutcome::Removed { cancelled })
         })
     }
+}
+
+/// J3: a closed version nobody is inside any more becomes finished (with its audit entry and
+/// notification). Does nothing for a version that is not closed or still holds people.
+pub(crate) fn finish_if_empty(
+    tx: &Transaction<'_>,
+    ctx: &CommandContext,
+    journey_id: &str,
+    version: u32,
+) -> Result<(), StoreError> {
+    let Some(mut journey) = load(tx, journey_id).map_err(backend)? else {
+        return Ok(());
+    };
+    if journey
+        .version(version)
+        .is_none_or(|v| v.status != JourneyVersionStatus::Closed)
+    {
+        return Ok(());
+    }
+    let effects = [sluice_core::journey::JourneyEffect::FinishIfEmpty { version }];
+    let mut finished = false;
+    apply_journey_effects(tx, ctx, journey_id, &effects, &mut |v| {
+        finished = journey.finish(v, ctx.now);
+        finished
+    })?;
+    if finished {
+        save(tx, &journey, false)?;
+    }
+    Ok(())
 }

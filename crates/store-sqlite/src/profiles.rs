@@ -8,7 +8,9 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use sluice_core::journey::JourneyDefinition;
 use sluice_core::profile::{Attributes, Consent, Event, Profile};
 use sluice_core::rule::{EventCounts, ProfileView, Rule};
-use sluice_store::{ImportAbort, ImportRow, Page, PageRequest, ProfileStore, StoreError};
+use sluice_store::{
+    CommandContext, ImportAbort, ImportRow, Page, PageRequest, ProfileStore, StoreError,
+};
 
 use crate::convert::{finish_page, json, limit_plus_one, ms, to_json, ts};
 use crate::{SqliteStore, backend};
@@ -34,7 +36,7 @@ fn load(c: &Connection, id: &str) -> rusqlite::Result<Option<Profile>> {
 }
 
 const UPSERT: &str = "INSERT INTO profiles (id, attributes, consent, created_at, updated_at)
-     VALUES (?1, ?2, ?3, ?4, ?4)
+     VALUES (?1, ?2, ?3, ?4, ?5)
      ON CONFLICT (id) DO UPDATE SET attributes = excluded.attributes,
          consent = excluded.consent, updated_at = excluded.updated_at";
 
@@ -139,6 +141,7 @@ impl ProfileStore for SqliteStore {
                         p.id,
                         to_json(&p.attributes).ok(),
                         to_json(&p.consent).ok(),
+                        ms(p.created_at),
                         ms(p.updated_at)
                     ])
                 })
@@ -187,12 +190,21 @@ impl ProfileStore for SqliteStore {
                 [id],
             )
             .map_err(backend)?;
-            tx.execute(
-                "UPDATE enrollments SET state = 'removed', left_at = ?2 WHERE profile_id = ?1
-                 AND state = 'active'",
-                params![id, ms(now)],
-            )
-            .map_err(backend)?;
+            let inside: Vec<(String, u32)> = tx
+                .prepare_cached(
+                    "UPDATE enrollments SET state = 'removed', left_at = ?2 WHERE profile_id = ?1
+                     AND state = 'active' RETURNING journey_id, version",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![id, ms(now)], |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect()
+                })
+                .map_err(backend)?;
+            // J3: leaving a closed version as its last profile finishes it.
+            let ctx = CommandContext { actor: "system (profile erased)".into(), reason: None, now };
+            for (journey_id, version) in inside {
+                crate::journeys::finish_if_empty(tx, &ctx, &journey_id, version)?;
+            }
             Ok(tx.execute("DELETE FROM profiles WHERE id = ?1", [id]).map_err(backend)? == 1)
         })
     }

@@ -45,14 +45,17 @@ fn compute(c: &Connection, subject: &Subject) -> rusqlite::Result<Results> {
         let channel: Option<String> = r.get(1)?;
         let outcome: String = r.get(2)?;
         let n: u64 = r.get(3)?;
+        // Cancelled work is counted from the due work below: a brake cancels rows without
+        // writing a record per row, and a removal records its cancelled steps too.
         match outcome.as_str() {
             "delivered" => results.delivered += n,
             "failed" => results.failed += n,
             "skipped" => results.skipped += n,
-            "cancelled" => results.cancelled += n,
             _ => {}
         }
-        if let Some(node) = node {
+        if let Some(node) = node
+            && outcome != "cancelled"
+        {
             add(results.per_node.entry(node).or_default(), &outcome, n);
         }
         if let Some(channel) = channel {
@@ -74,7 +77,7 @@ fn compute(c: &Connection, subject: &Subject) -> rusqlite::Result<Results> {
                 match state.as_str() {
                     "pending" | "claimed" => results.active += n,
                     "done" => results.completed += n,
-                    "cancelled" => results.stopped += n,
+                    "cancelled" => results.cancelled += n,
                     _ => {}
                 }
             }
@@ -98,12 +101,18 @@ fn compute(c: &Connection, subject: &Subject) -> rusqlite::Result<Results> {
                 }
             }
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT node_id, COUNT(*) FROM due_work WHERE {filter} AND kind = 'journey_step'
-                 AND node_id IS NOT NULL GROUP BY node_id"
+                "SELECT node_id, state = 'cancelled', COUNT(*) FROM due_work WHERE {filter}
+                 AND kind = 'journey_step' AND node_id IS NOT NULL GROUP BY node_id, 2"
             ))?;
             let mut rows = stmt.query(params![id, version])?;
             while let Some(r) = rows.next()? {
-                results.per_node.entry(r.get(0)?).or_default().entered += r.get::<_, u64>(1)?;
+                let counters = results.per_node.entry(r.get(0)?).or_default();
+                let n: u64 = r.get(2)?;
+                counters.entered += n;
+                if r.get::<_, bool>(1)? {
+                    counters.cancelled += n;
+                    results.cancelled += n;
+                }
             }
         }
     }

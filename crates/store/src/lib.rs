@@ -4,6 +4,8 @@
 //! new state, the work it schedules or cancels, its audit entry and its notification in ONE
 //! transaction, so a failed call changes nothing.
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod records;
 
 pub use records::*;
@@ -71,7 +73,9 @@ pub trait ProfileStore {
         now: Timestamp,
     ) -> Result<Option<Profile>, StoreError>;
     fn profile(&self, id: &str) -> Result<Option<Profile>, StoreError>;
-    /// Erases the profile, its events and its enrollments; `false` if there was none.
+    /// Erases the profile and its events; its pending work is cancelled and its enrollments end
+    /// as `removed` (a closed version it was last inside finishes). The action log keeps its
+    /// records: results never change after the fact. `false` if there was no such profile.
     fn delete_profile(&self, id: &str, now: Timestamp) -> Result<bool, StoreError>;
     fn profiles(&self, page: &PageRequest) -> Result<Page<Profile>, StoreError>;
     /// Writes every batch in one transaction; an `Err` batch rolls everything back.

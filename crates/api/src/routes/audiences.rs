@@ -1,6 +1,6 @@
 //! Audiences: named rules over attributes and events.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sluice_core::ValidationErrors;
@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use super::{ListQuery, check_name};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Path, Query};
 use crate::ids::new_id;
 use crate::state::AppState;
 

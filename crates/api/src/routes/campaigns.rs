@@ -1,6 +1,6 @@
 //! Campaigns: create, edit the draft, and the lifecycle commands of C1–C10.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 use super::{ListQuery, check_name, context, page_request};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, command_error};
-use crate::extract::{Json, OptionalJson, Query, ReasonBody};
+use crate::extract::{Json, OptionalJson, Path, Query, ReasonBody};
 use crate::ids::new_id;
 use crate::state::AppState;
 

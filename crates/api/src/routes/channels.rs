@@ -1,6 +1,6 @@
 //! Channels (admin): where messages go. Secrets are stored but never returned.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sluice_core::channel::{ChannelType, keep_secrets, parse_config, redact_config};
@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use super::{ListQuery, check_name};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Path, Query};
 use crate::ids::new_id;
 use crate::state::AppState;
 

@@ -1,7 +1,7 @@
 //! The inbox: what the user's app shows one profile in-app. The messages of live (not paused)
 //! inbound campaigns whose audience holds the profile, rendered for it at request time.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use jiff::Timestamp;
 use serde::Serialize;
 use sluice_core::campaign::CampaignStatus;
@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Path;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -106,7 +107,7 @@ fn messages(store: &dyn Store, profile: &Profile, now: Timestamp) -> ApiResult<V
                     since: version.activated_at,
                 }),
                 Err(e) => {
-                    tracing::warn!(campaign = %campaign.id, error = %e, "inbox message failed to render")
+                    tracing::warn!(campaign = %campaign.id, error = %e, "inbox message failed to render");
                 }
             }
         }

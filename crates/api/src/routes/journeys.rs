@@ -1,6 +1,6 @@
 //! Journeys and their versions: create, edit drafts, the lifecycle of J1–J9, who is inside.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use super::{check_name, context, page_request};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, command_error};
-use crate::extract::{JsonBytes, OptionalJson, Query, ReasonBody, decode, decode_value};
+use crate::extract::{JsonBytes, OptionalJson, Path, Query, ReasonBody, decode, decode_value};
 use crate::ids::new_id;
 use crate::state::AppState;
 

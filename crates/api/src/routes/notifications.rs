@@ -1,6 +1,6 @@
 //! Notifications (B3) and the audit log of every lifecycle command.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Deserialize;
 use sluice_store::{AuditEntry, Notification, Page, Subject};
 use utoipa_axum::router::OpenApiRouter;
@@ -8,7 +8,7 @@ use utoipa_axum::routes;
 
 use super::page_request;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Query;
+use crate::extract::{Path, Query};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

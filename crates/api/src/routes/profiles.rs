@@ -1,6 +1,6 @@
 //! Profiles: create or replace, merge, read, erase, list.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use sluice_core::profile::{Attributes, Consent, Profile, validate_id};
@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use super::ListQuery;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Path, Query};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -1,6 +1,6 @@
 //! Templates: Liquid messages, syntax-checked when saved, previewed for one profile.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sluice_core::ValidationErrors;
@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use super::{ListQuery, check_name};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Path, Query};
 use crate::ids::new_id;
 use crate::state::AppState;
 

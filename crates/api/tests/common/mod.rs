@@ -28,6 +28,8 @@ pub struct Options {
     pub test_clock: bool,
     pub max_body_bytes: Option<usize>,
     pub max_import_bytes: Option<usize>,
+    /// Mount /metrics on the app (the default); `serve` moves it elsewhere with a setting.
+    pub with_metrics: bool,
 }
 
 impl Default for Options {
@@ -37,6 +39,7 @@ impl Default for Options {
             test_clock: true,
             max_body_bytes: None,
             max_import_bytes: None,
+            with_metrics: true,
         }
     }
 }
@@ -369,13 +372,14 @@ pub struct Setup {
 
 impl Setup {
     pub fn campaign_body(&self, name: &str, schedule: Value) -> Value {
-        json!({
+        let mut body = json!({
             "name": name,
             "channel_id": self.channel,
             "template_id": self.template,
             "audience_id": self.audience,
-            "schedule": schedule,
-        })
+        });
+        body["schedule"] = schedule;
+        body
     }
 }
 
@@ -393,10 +397,9 @@ pub fn once_later() -> Value {
 
 /// `{name, ...definition}`: message → wait one day → end, entered by `event`.
 pub fn event_journey(setup: &Setup, event: &str, reentry: Value) -> Value {
-    json!({
+    let mut body = json!({
         "name": "Welcome",
         "entry": {"type": "event", "event": event},
-        "reentry": reentry,
         "start": "welcome",
         "nodes": [
             {"id": "welcome", "type": "message", "channel_id": setup.channel,
@@ -404,7 +407,9 @@ pub fn event_journey(setup: &Setup, event: &str, reentry: Value) -> Value {
             {"id": "pause", "type": "wait", "duration": "P1D", "next": "done"},
             {"id": "done", "type": "end"}
         ]
-    })
+    });
+    body["reentry"] = reentry;
+    body
 }
 
 #[track_caller]
@@ -519,7 +524,7 @@ pub async fn start_in(data_dir: &Path, options: &Options) -> TestApp {
         config.max_import_bytes = n;
     }
     let state = sluice_api::prepare(&config).expect("prepare");
-    let app = sluice_api::app(state, true);
+    let app = sluice_api::app(state, options.with_metrics);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

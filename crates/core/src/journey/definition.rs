@@ -115,7 +115,11 @@ pub enum Node {
         id: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         duration: Option<IsoDuration>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "crate::rfc3339::option::deserialize"
+        )]
         #[schema(value_type = Option<String>, format = DateTime)]
         until: Option<Timestamp>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
