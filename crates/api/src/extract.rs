@@ -124,7 +124,8 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| body_error(&e))?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        // An empty body and a JSON `null` both mean "nothing to say".
+        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
             return Ok(OptionalJson(T::default()));
         }
         decode(&bytes).map(OptionalJson)

@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AudienceBody {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// `{"all"|"any": [rule…]}`, `{"not": rule}`, `{"attr", "op", "value"}` or
     /// `{"event", "op": "count_gte"|"count_lt", "value", "within"?}`.

@@ -43,6 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignBody {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub channel_id: String,
     pub template_id: String,
@@ -64,6 +65,7 @@ pub struct DraftBody {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CampaignView {
     pub id: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub status: CampaignStatus,
     pub live_version: Option<u32>,
@@ -221,7 +223,9 @@ async fn create_campaign(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct CampaignListQuery {
+    #[param(value_type = Option<CampaignStatus>)]
     pub status: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -103,6 +103,7 @@ fn summary(v: &JourneyVersion) -> VersionSummary {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JourneyView {
     pub id: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub live_version: Option<u32>,
     pub draft_version: Option<u32>,
@@ -511,7 +512,9 @@ async fn duplicate_journey_version(
 #[into_params(parameter_in = Query)]
 pub struct ProfilesQuery {
     /// active, completed, stopped, removed, timed_out or failed.
+    #[param(value_type = Option<EnrollmentState>)]
     pub state: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -44,33 +44,71 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// OpenAPI requires a description on every response; where a handler gives none, the status's
-/// reason phrase is the honest default. Runs on the finished document (after the routes added
-/// their paths).
+/// Completes the generated document where per-handler annotations would only repeat
+/// themselves: every response has a description (the status's reason phrase where a handler
+/// gave none), errors are documented as `application/problem+json`, and the failures any
+/// operation can answer (auth, malformed input, limits, storage) are listed on every operation.
+/// Runs on the finished document, after the routes added their paths.
 pub fn describe_responses(openapi: &mut utoipa::openapi::OpenApi) {
-    {
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for operation in operations.into_iter().flatten() {
-                for (status, response) in &mut operation.responses.responses {
-                    if let utoipa::openapi::RefOr::T(response) = response
-                        && response.description.is_empty()
-                    {
-                        response.description = status
-                            .parse::<u16>()
-                            .ok()
-                            .and_then(|s| axum::http::StatusCode::from_u16(s).ok())
-                            .and_then(|s| s.canonical_reason())
-                            .unwrap_or("Response")
-                            .to_owned();
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let reason = |status: &str| {
+        status
+            .parse::<u16>()
+            .ok()
+            .and_then(|s| axum::http::StatusCode::from_u16(s).ok())
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Response")
+            .to_owned()
+    };
+    let problem = |description: String| {
+        let content = ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Problem")))
+            .build();
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content("application/problem+json", content)
+                .build(),
+        )
+    };
+    for (path, item) in &mut openapi.paths.paths {
+        let has_params = path.contains('{');
+        let operations = [
+            (&mut item.get, false),
+            (&mut item.put, true),
+            (&mut item.post, true),
+            (&mut item.delete, true),
+            (&mut item.patch, true),
+        ];
+        for (operation, takes_body) in operations {
+            let Some(operation) = operation else { continue };
+            let responses = &mut operation.responses.responses;
+            for (status, response) in responses.iter_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                if response.description.is_empty() {
+                    response.description = reason(status);
+                }
+                if status.starts_with('4') || status.starts_with('5') {
+                    if let Some(json) = response.content.shift_remove("application/json") {
+                        response
+                            .content
+                            .insert("application/problem+json".into(), json);
                     }
                 }
+            }
+            let mut common = vec!["401", "403", "422", "500"];
+            if has_params {
+                common.push("404");
+            }
+            if takes_body {
+                common.extend(["400", "413", "415"]);
+            }
+            for status in common {
+                responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem(reason(status)));
             }
         }
     }
@@ -97,6 +135,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    #[param(minimum = 1, maximum = 1000)]
     /// Page size, 1 to 1000 (default 50).
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.

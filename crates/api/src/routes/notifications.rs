@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct NotificationsQuery {
     pub unread: Option<bool>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -63,6 +64,7 @@ async fn mark_read(
 pub struct AuditQuery {
     /// `campaign:{id}` or `journey:{id}`.
     pub subject: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -27,8 +27,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct ActionsQuery {
     /// delivered, failed, skipped, cancelled, removed or timed_out.
+    #[param(value_type = Option<Outcome>)]
     pub outcome: Option<String>,
     pub profile_id: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

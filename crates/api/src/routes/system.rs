@@ -33,6 +33,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub role: Role,
 }
@@ -42,6 +43,7 @@ pub struct CreatedToken {
     pub id: String,
     /// The secret, shown only in this answer.
     pub token: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub role: Role,
 }

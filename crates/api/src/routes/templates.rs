@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateBody {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub channel_type: ChannelType,
     /// Liquid; required for email.
