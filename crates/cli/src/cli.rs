@@ -2,7 +2,9 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{apply::ApplyArgs, campaigns::CampaignsCmd, events::EventsCmd};
+use crate::commands::templates::TemplatesCmd;
+use crate::commands::{apply::ApplyArgs, audiences::AudiencesCmd, campaigns::CampaignsCmd};
+use crate::commands::{channels::ChannelsCmd, events::EventsCmd, inbox::InboxArgs};
 use crate::commands::{journeys::JourneysCmd, misc, profiles::ProfilesCmd};
 use crate::config::ServeArgs;
 use crate::error::EXIT_CODES_HELP;
@@ -76,9 +78,20 @@ pub enum Command {
     /// List, inspect and steer journeys and their versions (publish, close, stop, …).
     #[command(subcommand)]
     Journeys(JourneysCmd),
-    /// Import, inspect and delete profiles.
+    /// Import, list, inspect and delete profiles.
     #[command(subcommand)]
     Profiles(ProfilesCmd),
+    /// List, inspect, count and delete audiences (create them with `apply`).
+    #[command(subcommand)]
+    Audiences(AudiencesCmd),
+    /// List, inspect and delete channels; secrets are never shown (admin).
+    #[command(subcommand)]
+    Channels(ChannelsCmd),
+    /// List, inspect, preview and delete templates (create them with `apply`).
+    #[command(subcommand)]
+    Templates(TemplatesCmd),
+    /// Show the in-app messages a profile sees now (live inbound campaigns).
+    Inbox(InboxArgs),
     /// Send events (what triggers journeys).
     #[command(subcommand)]
     Events(EventsCmd),
@@ -113,6 +126,14 @@ mod tests {
             "{help}"
         );
         assert!(help.contains("./sluice-data/admin-token"), "{help}");
+    }
+
+    #[test]
+    fn help_lists_every_command() {
+        let help = Cli::command().render_help().to_string();
+        for name in ["audiences", "channels", "templates", "inbox", "profiles"] {
+            assert!(help.contains(name), "{name} missing from:\n{help}");
+        }
     }
 
     #[test]

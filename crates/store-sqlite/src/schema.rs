@@ -13,14 +13,14 @@ CREATE TABLE tokens (
 );
 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
+-- Keyed by the user's id alone (one b-tree, no rowid): imports and lookups touch one index.
 CREATE TABLE profiles (
-    seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
+    id TEXT PRIMARY KEY,
     attributes TEXT NOT NULL,
     consent TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
-);
+) WITHOUT ROWID;
 CREATE TABLE events (
     seq INTEGER PRIMARY KEY,
     profile_id TEXT NOT NULL,

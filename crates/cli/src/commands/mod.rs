@@ -1,12 +1,16 @@
 //! Command dispatch and what the commands share: the client context, confirmations, input files.
 
 pub mod apply;
+pub mod audiences;
 pub mod campaigns;
+pub mod channels;
 pub mod events;
+pub mod inbox;
 pub mod journeys;
 pub mod misc;
 pub mod profiles;
 pub mod results;
+pub mod templates;
 
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::Path;
@@ -41,6 +45,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Campaigns(cmd) => campaigns::run(&ctx, cmd).await,
         Command::Journeys(cmd) => journeys::run(&ctx, cmd).await,
         Command::Profiles(cmd) => profiles::run(&ctx, cmd).await,
+        Command::Audiences(cmd) => audiences::run(&ctx, cmd).await,
+        Command::Channels(cmd) => channels::run(&ctx, cmd).await,
+        Command::Templates(cmd) => templates::run(&ctx, cmd).await,
+        Command::Inbox(args) => inbox::run(&ctx, &args).await,
         Command::Events(cmd) => events::run(&ctx, cmd).await,
         Command::Notifications(cmd) => misc::notifications(&ctx, cmd).await,
         Command::Audit(args) => misc::audit(&ctx, &args).await,
@@ -86,6 +94,18 @@ pub fn confirm(question: &str, yes: bool) -> Result<()> {
     } else {
         Err(Failure::new(Code::Other, "cancelled; nothing was changed").into())
     }
+}
+
+/// Confirms, then `DELETE`s `path` and reports `<what>: deleted` (or the server's JSON).
+pub async fn delete(ctx: &Ctx, what: &str, path: &str, question: &str, yes: bool) -> Result<()> {
+    confirm(question, yes)?;
+    let answer = ctx.client.delete(path).await?;
+    if ctx.out.is_json() {
+        crate::output::print_json(&answer);
+    } else {
+        println!("{what}: deleted");
+    }
+    Ok(())
 }
 
 /// Reads a whole input file, `-` meaning stdin.
