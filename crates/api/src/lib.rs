@@ -84,7 +84,14 @@ pub fn prepare(config: &ServeConfig) -> anyhow::Result<AppState> {
     if config.admin_token.is_none() && store.token_count()? == 0 {
         create_first_admin(store.as_ref(), &config.data_dir, clock.now())?;
     }
+    let engine = sluice_engine::Engine::new(
+        Arc::clone(&store),
+        Arc::clone(&clock),
+        sluice_engine::Brakes::new(),
+        sluice_engine::EngineConfig::default(),
+    );
     Ok(AppState {
+        engine,
         store,
         clock,
         limits: Limits {
@@ -229,10 +236,18 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             .with_context(|| format!("binding {addr}"))?;
         tokio::spawn(async move { axum::serve(metrics_listener, metrics_app).await });
     }
+    let stop = tokio_util::sync::CancellationToken::new();
+    let engine = {
+        let stop = stop.clone();
+        tokio::spawn(Arc::clone(&state.engine).run(async move { stop.cancelled().await }))
+    };
     let app = app(state, config.metrics_listen.is_none());
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    // The engine finishes the batch in hand; what it had not claimed stays due in the store.
+    stop.cancel();
+    engine.await?;
     Ok(())
 }
 

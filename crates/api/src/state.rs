@@ -15,6 +15,8 @@ pub struct AppState {
     /// SHA-256 of `SLUICE_ADMIN_TOKEN`, when set.
     pub env_admin_hash: Option<String>,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// The runtime that carries out due work; `serve` runs it, handlers wake it and brake it.
+    pub engine: Arc<sluice_engine::Engine>,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -1,37 +1,16 @@
 //! End to end: the compiled `sluice` binary as the server and as its client.
 //!
 //! `full_tour` starts `sluice serve` on a free port with a temporary data dir and drives it
-//! with client commands.
+//! with client commands (the harness is in `common`; `catalog_e2e.rs` tours audiences,
+//! channels, templates and the inbox the same way).
 //! `SLUICE_E2E_URL` points the tour at an already running server instead (admin token
 //! `SLUICE_E2E_TOKEN`, default `test-admin`). The other tests need no server at all.
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-use serde_json::Value;
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_sluice");
-const ADMIN_TOKEN: &str = "test-admin";
-
-/// Variables that would leak the developer's setup into the test.
-const SLUICE_VARS: &[&str] = &[
-    "SLUICE_URL",
-    "SLUICE_TOKEN",
-    "SLUICE_OUTPUT",
-    "SLUICE_CONFIG",
-    "SLUICE_LISTEN",
-    "SLUICE_DATA_DIR",
-    "SLUICE_DATABASE_URL",
-    "SLUICE_TEST_CLOCK",
-    "SLUICE_ADMIN_TOKEN",
-    "SLUICE_MAX_BODY_BYTES",
-    "SLUICE_MAX_IMPORT_BYTES",
-    "SLUICE_METRICS_LISTEN",
-];
+use common::{ADMIN_TOKEN, BIN, Server, describe, free_port, start};
 
 const SAMPLE: &str = r#"
 kind: audience
@@ -67,152 +46,6 @@ nodes:
   - {id: hello, type: message, channel: e2e-hook, template: e2e-hello, next: done}
   - {id: done, type: end}
 "#;
-
-/// A running server (ours, killed on drop) and the scratch directory the client runs in.
-struct Server {
-    child: Option<Child>,
-    url: String,
-    token: String,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Server {
-    /// Runs a client command against this server; stdin is never a terminal here.
-    fn sluice(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(BIN);
-        for v in SLUICE_VARS {
-            cmd.env_remove(v);
-        }
-        cmd.args(args)
-            .env("SLUICE_URL", &self.url)
-            .env("SLUICE_TOKEN", &self.token)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .output()
-            .expect("running sluice")
-    }
-
-    /// Runs a command that must succeed and returns its stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.sluice(args);
-        assert!(
-            out.status.success(),
-            "sluice {args:?} failed: {}",
-            describe(&out)
-        );
-        String::from_utf8(out.stdout).expect("utf-8 stdout")
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let text = self.ok(args);
-        serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("sluice {args:?}: not JSON ({e}): {text}"))
-    }
-}
-
-fn describe(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// A port nobody listens on right now: bind :0, read the port, let it go.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a free port");
-    listener.local_addr().expect("local addr").port()
-}
-
-/// A minimal `GET` without an HTTP client dependency: the status code and the body.
-fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(addr).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Some((status, body))
-}
-
-/// Starts `sluice serve` on a free port and a fresh data dir, and waits for /healthz.
-fn start() -> Server {
-    let dir = tempfile::tempdir().expect("temp dir");
-    if let Ok(url) = std::env::var("SLUICE_E2E_URL") {
-        let token = std::env::var("SLUICE_E2E_TOKEN").unwrap_or_else(|_| ADMIN_TOKEN.into());
-        return Server {
-            child: None,
-            url,
-            token,
-            dir,
-        };
-    }
-    let addr = format!("127.0.0.1:{}", free_port());
-    let log_path = dir.path().join("server.log");
-    // A file, not a pipe: nobody reads a pipe while the tour runs, and a full one blocks the server.
-    let log = File::create(&log_path).expect("server log");
-    let mut cmd = Command::new(BIN);
-    for v in SLUICE_VARS {
-        cmd.env_remove(v);
-    }
-    let child = cmd
-        .args(["serve", "--listen", &addr, "--data-dir"])
-        .arg(dir.path().join("data"))
-        .env("SLUICE_ADMIN_TOKEN", ADMIN_TOKEN)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log handle"))
-        .stderr(log)
-        .spawn()
-        .expect("starting sluice serve");
-    let mut server = Server {
-        child: Some(child),
-        url: format!("http://{addr}"),
-        token: ADMIN_TOKEN.into(),
-        dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let exited = server
-            .child
-            .as_mut()
-            .and_then(|c| c.try_wait().expect("polling the server"));
-        if let Some(status) = exited {
-            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-            panic!("sluice serve exited with {status} before answering /healthz:\n{log}");
-        }
-        if let Some((200, _)) = http_get(&addr, "/healthz") {
-            return server;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "sluice serve did not answer /healthz in 60 s:\n{}",
-            read(&log_path)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
-}
 
 #[test]
 fn full_tour() {
@@ -272,6 +105,20 @@ fn full_tour() {
     assert_eq!(report["imported"], 10_000, "{report:#}");
     assert_eq!(report["failed"], 0, "{report:#}");
 
+    // The sample's audience holds the imported members.
+    let audiences = server.json(&["audiences", "list", "--all", "--output", "json"]);
+    let audience_id = audiences["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|a| a["name"] == "e2e-members")
+        .and_then(|a| a["id"].as_str())
+        .unwrap_or_else(|| panic!("e2e-members missing: {audiences:#}"))
+        .to_string();
+    let count = server.ok(&["audiences", "count", &audience_id]);
+    let count: u64 = count.trim().parse().expect("count prints a number");
+    assert!(count >= 10_000, "{count}");
+
     server.ok(&[
         "events",
         "send",
@@ -322,6 +169,9 @@ fn invalid_apply_file_and_unconfirmed_brakes() {
         ["campaigns", "abort", "c1"],
         ["campaigns", "stop", "c1"],
         ["campaigns", "delete", "c1"],
+        ["audiences", "delete", "a1"],
+        ["channels", "delete", "ch1"],
+        ["templates", "delete", "t1"],
     ] {
         let out = server.sluice(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", describe(&out));
@@ -339,6 +189,9 @@ fn help_documents_exit_codes() {
         help.contains("Exit codes:") && help.contains("7  cannot connect"),
         "{help}"
     );
+    for command in ["audiences", "channels", "templates", "inbox"] {
+        assert!(help.contains(command), "{command} missing from:\n{help}");
+    }
     let out = Command::new(BIN)
         .args(["campaigns", "frobnicate"])
         .output()

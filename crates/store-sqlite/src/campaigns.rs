@@ -54,7 +54,7 @@ fn campaign_from_row(c: &Connection, row: CampaignRow) -> rusqlite::Result<Campa
     })
 }
 
-fn load(c: &Connection, id: &str) -> rusqlite::Result<Option<Campaign>> {
+pub(crate) fn load(c: &Connection, id: &str) -> rusqlite::Result<Option<Campaign>> {
     let row: Option<CampaignRow> = c
         .query_row(
             "SELECT id, name, status, created_at, updated_at FROM campaigns WHERE id = ?1",
@@ -65,7 +65,7 @@ fn load(c: &Connection, id: &str) -> rusqlite::Result<Option<Campaign>> {
     row.map(|row| campaign_from_row(c, row)).transpose()
 }
 
-fn save(c: &Connection, campaign: &Campaign, insert: bool) -> Result<(), StoreError> {
+pub(crate) fn save(c: &Connection, campaign: &Campaign, insert: bool) -> Result<(), StoreError> {
     if insert {
         c.execute(
             "INSERT INTO campaigns (id, name, status, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -244,3 +244,11 @@ impl CatalogStore for SqliteStore {
         delete(self, "templates", "template_id", id)
     }
 }
+
+/// The rule of an audience, for reading it inside a write transaction.
+pub(crate) fn audience_rule(
+    c: &Connection,
+    id: &str,
+) -> rusqlite::Result<Option<sluice_core::rule::Rule>> {
+    one(c, AUDIENCE, id, audience).map(|a| a.map(|a| a.rule))
+}

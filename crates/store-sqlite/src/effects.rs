@@ -194,7 +194,7 @@ pub fn apply_campaign_effects(
     Ok(Some(summary))
 }
 
-fn schedule_occurrence(
+pub(crate) fn schedule_occurrence(
     tx: &Transaction<'_>,
     campaign_id: &str,
     version: u32,

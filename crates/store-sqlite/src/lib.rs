@@ -13,6 +13,7 @@ mod profiles;
 mod results;
 mod schema;
 mod tokens;
+mod work;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};

@@ -321,41 +321,8 @@ impl ProfileStore for SqliteStore {
 
     fn audience_count(&self, rule: &Rule, now: Timestamp) -> Result<u64, StoreError> {
         self.read(|c| {
-            // Event counts per profile, loaded once per referenced (event, window) pair, so the
-            // scan below is one pass over the profiles.
-            let mut counts: CountsByWindow = HashMap::new();
-            for (name, since) in rule.event_windows(now) {
-                let since_ms = since.map(ms);
-                let mut per_profile = HashMap::new();
-                let mut stmt = c.prepare_cached(
-                    "SELECT profile_id, COUNT(*) FROM events WHERE name = ?1 AND at >= ?2
-                     GROUP BY profile_id",
-                )?;
-                let mut rows = stmt.query(params![name, since_ms.unwrap_or(i64::MIN)])?;
-                while let Some(r) = rows.next()? {
-                    per_profile.insert(r.get::<_, String>(0)?, r.get::<_, u64>(1)?);
-                }
-                counts.insert((name.to_owned(), since_ms), per_profile);
-            }
-            let mut stmt = c.prepare_cached("SELECT id, attributes FROM profiles")?;
-            let mut rows = stmt.query([])?;
             let mut n = 0;
-            while let Some(r) = rows.next()? {
-                let id: String = r.get(0)?;
-                let attributes: Attributes = json(1, &r.get::<_, String>(1)?)?;
-                let events = PreloadedCounts {
-                    counts: &counts,
-                    profile_id: &id,
-                };
-                let view = ProfileView {
-                    attributes: &attributes,
-                    events: &events,
-                    now,
-                };
-                if rule.matches(&view) {
-                    n += 1;
-                }
-            }
+            for_each_member(c, rule, now, &mut |_| n += 1)?;
             Ok(n)
         })
     }
@@ -377,4 +344,46 @@ impl EventCounts for PreloadedCounts<'_> {
             .copied()
             .unwrap_or(0)
     }
+}
+
+/// Calls `f` with the id of every profile `rule` holds at `now`, in one pass over the profiles.
+/// Event counts are loaded once per (event, window) the rule reads, not once per profile.
+pub(crate) fn for_each_member(
+    c: &Connection,
+    rule: &Rule,
+    now: Timestamp,
+    f: &mut dyn FnMut(&str),
+) -> rusqlite::Result<()> {
+    let mut counts: CountsByWindow = HashMap::new();
+    for (name, since) in rule.event_windows(now) {
+        let since_ms = since.map(ms);
+        let mut per_profile = HashMap::new();
+        let mut stmt = c.prepare_cached(
+            "SELECT profile_id, COUNT(*) FROM events WHERE name = ?1 AND at >= ?2
+             GROUP BY profile_id",
+        )?;
+        let mut rows = stmt.query(params![name, since_ms.unwrap_or(i64::MIN)])?;
+        while let Some(r) = rows.next()? {
+            per_profile.insert(r.get::<_, String>(0)?, r.get::<_, u64>(1)?);
+        }
+        counts.insert((name.to_owned(), since_ms), per_profile);
+    }
+    let mut stmt = c.prepare_cached("SELECT id, attributes FROM profiles")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        let attributes: Attributes = json(1, &r.get::<_, String>(1)?)?;
+        let events = PreloadedCounts {
+            counts: &counts,
+            profile_id: &id,
+        };
+        if rule.matches(&ProfileView {
+            attributes: &attributes,
+            events: &events,
+            now,
+        }) {
+            f(&id);
+        }
+    }
+    Ok(())
 }

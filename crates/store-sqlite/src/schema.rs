@@ -151,7 +151,9 @@ CREATE TABLE due_work (
     payload TEXT
 );
 CREATE INDEX due_work_ready ON due_work(due_at, id) WHERE state = 'pending';
-CREATE INDEX due_work_by_campaign ON due_work(campaign_id, state) WHERE campaign_id IS NOT NULL;
+CREATE INDEX due_work_by_campaign ON due_work(campaign_id, occurrence, state)
+    WHERE campaign_id IS NOT NULL;
+CREATE INDEX due_work_leased ON due_work(lease_until) WHERE state = 'claimed';
 CREATE INDEX due_work_by_journey ON due_work(journey_id, version, state) WHERE journey_id IS NOT NULL;
 CREATE INDEX due_work_by_enrollment ON due_work(enrollment_id) WHERE enrollment_id IS NOT NULL;
 

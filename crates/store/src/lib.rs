@@ -7,8 +7,10 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod records;
+mod work;
 
 pub use records::*;
+pub use work::*;
 
 use jiff::Timestamp;
 use sluice_core::campaign::{Campaign, CampaignStatus, Transition};
@@ -237,6 +239,7 @@ pub trait Store:
     + JourneyStore
     + ResultStore
     + AuditStore
+    + WorkStore
     + Send
     + Sync
 {
@@ -251,6 +254,7 @@ impl<T> Store for T where
         + JourneyStore
         + ResultStore
         + AuditStore
+        + WorkStore
         + Send
         + Sync
 {

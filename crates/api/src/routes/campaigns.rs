@@ -16,6 +16,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{ListQuery, check_name, context, page_request};
+use sluice_engine::BrakeSubject;
+
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, command_error};
 use crate::extract::{Json, OptionalJson, Path, Query, ReasonBody};
@@ -401,6 +403,8 @@ macro_rules! lifecycle_route {
                       (status = 422, body = crate::error::Problem)))]
         async fn $name(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, OptionalJson(body): OptionalJson<ReasonBody>) -> ApiResult<axum::Json<CampaignView>> {
             let applied = command(&state, &caller, id, body.reason, $call, $validate).await?;
+            // Whatever became due (an activation's first occurrence) should not wait a poll.
+            state.engine.wake();
             Ok(axum::Json(view(&applied.value)))
         }
     };
@@ -473,17 +477,26 @@ async fn abort(
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<ReasonBody>,
 ) -> ApiResult<axum::Json<BrakeResult>> {
-    brake(
-        command(
-            &state,
-            &caller,
-            id,
-            body.reason,
-            |c, now| Ok(c.abort(now)?),
-            false,
-        )
-        .await?,
+    // B1: the brake is engaged first — no new delivery starts, and the ones in flight settle —
+    // so the abort's summary is final and nothing is delivered after this call returns.
+    let campaign = load(&state, id.clone()).await?;
+    campaign.check(CampaignAction::Abort)?;
+    let subject = BrakeSubject::Campaign(id.clone());
+    let brakes = state.engine.brakes();
+    brakes.engage(&subject).await;
+    let applied = command(
+        &state,
+        &caller,
+        id,
+        body.reason,
+        |c, now| Ok(c.abort(now)?),
+        false,
     )
+    .await;
+    if applied.is_err() {
+        brakes.release(&subject);
+    }
+    brake(applied?)
 }
 
 fn brake(applied: Applied<Campaign>) -> ApiResult<axum::Json<BrakeResult>> {
@@ -570,6 +583,7 @@ async fn trigger(
         now: state.now(),
     };
     let new = state.db(move |s| Ok(s.enqueue_trigger(&trigger)?)).await?;
+    state.engine.wake();
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(TriggerAccepted {

@@ -465,6 +465,17 @@ async fn stop_journey_version(
     Path((id, n)): Path<(String, u32)>,
     OptionalJson(body): OptionalJson<ReasonBody>,
 ) -> ApiResult<axum::Json<StopResult>> {
+    // J4/B1: engage the brake first (no new step starts, those in flight settle), so the
+    // summary is final and nothing more happens in this version after the call returns.
+    let journey = load(&state, id.clone()).await?;
+    let status = journey
+        .version(n)
+        .ok_or_else(|| version_missing(&id, n))?
+        .status;
+    sluice_core::journey::lifecycle::check(status, JourneyAction::Stop)?;
+    let subject = sluice_engine::BrakeSubject::JourneyVersion(id.clone(), n);
+    let brakes = state.engine.brakes();
+    brakes.engage(&subject).await;
     let key = id.clone();
     let applied = command(
         &state,
@@ -478,7 +489,11 @@ async fn stop_journey_version(
         },
         None,
     )
-    .await?;
+    .await;
+    if applied.is_err() {
+        brakes.release(&subject);
+    }
+    let applied = applied?;
     Ok(axum::Json(StopResult {
         status: JourneyVersionStatus::Stopped,
         summary: applied.summary.unwrap_or_default(),

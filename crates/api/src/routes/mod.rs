@@ -90,12 +90,12 @@ pub fn describe_responses(openapi: &mut utoipa::openapi::OpenApi) {
                 if response.description.is_empty() {
                     response.description = reason(status);
                 }
-                if status.starts_with('4') || status.starts_with('5') {
-                    if let Some(json) = response.content.shift_remove("application/json") {
-                        response
-                            .content
-                            .insert("application/problem+json".into(), json);
-                    }
+                if (status.starts_with('4') || status.starts_with('5'))
+                    && let Some(json) = response.content.shift_remove("application/json")
+                {
+                    response
+                        .content
+                        .insert("application/problem+json".into(), json);
                 }
             }
             let mut common = vec!["401", "403", "422", "500"];

@@ -170,5 +170,7 @@ async fn move_clock(
             ));
         }
     };
+    // Work due by the new time runs now, not at the next poll.
+    state.engine.wake();
     Ok(axum::Json(ClockView { now }))
 }

@@ -30,6 +30,8 @@ pub struct Options {
     pub max_import_bytes: Option<usize>,
     /// Mount /metrics on the app (the default); `serve` moves it elsewhere with a setting.
     pub with_metrics: bool,
+    /// Run the engine (deliveries) beside the HTTP server, as `serve` does.
+    pub engine: bool,
 }
 
 impl Default for Options {
@@ -40,6 +42,7 @@ impl Default for Options {
             max_body_bytes: None,
             max_import_bytes: None,
             with_metrics: true,
+            engine: false,
         }
     }
 }
@@ -484,8 +487,10 @@ pub fn assert_refused(r: &Resp, current_status: &str, allowed: &[&str]) {
 pub struct TestApp {
     pub api: Api,
     dir: Option<TempDir>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    shutdown: Option<tokio_util::sync::CancellationToken>,
     server: Option<tokio::task::JoinHandle<()>>,
+    engine: Option<tokio::task::JoinHandle<()>>,
+    pub state: sluice_api::AppState,
 }
 
 impl Deref for TestApp {
@@ -524,17 +529,22 @@ pub async fn start_in(data_dir: &Path, options: &Options) -> TestApp {
         config.max_import_bytes = n;
     }
     let state = sluice_api::prepare(&config).expect("prepare");
-    let app = sluice_api::app(state, options.with_metrics);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let engine = options.engine.then(|| {
+        let stop = stop.clone();
+        tokio::spawn(
+            std::sync::Arc::clone(&state.engine).run(async move { stop.cancelled().await }),
+        )
+    });
+    let app = sluice_api::app(state.clone(), options.with_metrics);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("local addr"));
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let rx = stop.clone();
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
+            .with_graceful_shutdown(async move { rx.cancelled().await })
             .await
             .expect("serve");
     });
@@ -550,8 +560,10 @@ pub async fn start_in(data_dir: &Path, options: &Options) -> TestApp {
             token: options.admin_token.clone(),
         },
         dir: None,
-        shutdown: Some(tx),
+        shutdown: Some(stop),
         server: Some(server),
+        engine,
+        state,
     }
 }
 
@@ -564,8 +576,11 @@ impl TestApp {
     pub async fn stop(mut self) {
         // Pooled keep-alive connections would hold the server's state: drop the client first.
         self.api.http = reqwest::Client::new();
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+        if let Some(stop) = self.shutdown.take() {
+            stop.cancel();
+        }
+        if let Some(engine) = self.engine.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), engine).await;
         }
         if let Some(server) = self.server.take() {
             tokio::time::timeout(Duration::from_secs(10), server)

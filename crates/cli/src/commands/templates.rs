@@ -110,6 +110,6 @@ mod tests {
         let r = json!({"subject": null, "body": "Hello"});
         assert_eq!(preview_text(&r), "Hello\n");
         let r = json!({"subject": "", "body": ""});
-        assert_eq!(preview_text(&r), "Subject: \n\n\n");
+        assert_eq!(preview_text(&r), "Subject: \n\n");
     }
 }

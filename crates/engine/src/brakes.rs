@@ -1,0 +1,160 @@
+//! The brake guarantee (B1) inside one process: a delivery is handed to a channel only while
+//! its campaign or journey version is not braked, and a brake returns only once every delivery
+//! handed over before it has settled. Checking and registering happen under one lock, so no
+//! delivery slips between the check and the brake.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::Notify;
+
+/// What a brake holds: a campaign, or one version of a journey.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum BrakeSubject {
+    Campaign(String),
+    JourneyVersion(String, u32),
+}
+
+#[derive(Debug, Default)]
+struct State {
+    braked: bool,
+    in_flight: u32,
+}
+
+#[derive(Debug, Default)]
+pub struct Brakes {
+    states: Mutex<HashMap<BrakeSubject, State>>,
+    settled: Notify,
+}
+
+/// A delivery in flight; dropping it (after its outcome is written) lets a brake return.
+#[derive(Debug)]
+pub struct InFlight {
+    brakes: Arc<Brakes>,
+    subject: BrakeSubject,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut states = self
+            .brakes
+            .states
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(state) = states.get_mut(&self.subject) {
+            state.in_flight = state.in_flight.saturating_sub(1);
+            if state.in_flight == 0 && !state.braked {
+                states.remove(&self.subject);
+            }
+        }
+        drop(states);
+        self.brakes.settled.notify_waiters();
+    }
+}
+
+impl Brakes {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Registers a delivery about to be handed to a channel, or `None` when the subject is
+    /// braked (the delivery must not happen).
+    pub fn enter(self: &Arc<Self>, subject: &BrakeSubject) -> Option<InFlight> {
+        let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = states.entry(subject.clone()).or_default();
+        if state.braked {
+            return None;
+        }
+        state.in_flight += 1;
+        Some(InFlight {
+            brakes: Arc::clone(self),
+            subject: subject.clone(),
+        })
+    }
+
+    /// Engages the brake and waits until every delivery handed over before it has settled.
+    /// From the moment this is called no new delivery of `subject` starts.
+    pub async fn engage(&self, subject: &BrakeSubject) {
+        loop {
+            let notified = self.settled.notified();
+            tokio::pin!(notified);
+            // Register interest before checking, so a settlement between the check and the
+            // wait is not missed.
+            notified.as_mut().enable();
+            {
+                let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
+                let state = states.entry(subject.clone()).or_default();
+                state.braked = true;
+                if state.in_flight == 0 {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Takes an engaged brake off again (the command it guarded was refused and changed
+    /// nothing).
+    pub fn release(&self, subject: &BrakeSubject) {
+        let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(state) = states.get_mut(subject) {
+            state.braked = false;
+            if state.in_flight == 0 {
+                states.remove(subject);
+            }
+        }
+    }
+
+    pub fn is_braked(&self, subject: &BrakeSubject) -> bool {
+        let states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
+        states.get(subject).is_some_and(|s| s.braked)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_brake_waits_for_deliveries_in_flight_and_refuses_new_ones() {
+        let brakes = Brakes::new();
+        let subject = BrakeSubject::Campaign("c".into());
+        let delivery = brakes.enter(&subject).expect("not braked yet");
+        let engaged = {
+            let brakes = Arc::clone(&brakes);
+            let subject = subject.clone();
+            tokio::spawn(async move { brakes.engage(&subject).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(
+            !engaged.is_finished(),
+            "the brake returned while a delivery was in flight"
+        );
+        assert!(
+            brakes.enter(&subject).is_none(),
+            "a delivery started after the brake"
+        );
+        drop(delivery);
+        tokio::time::timeout(Duration::from_secs(5), engaged)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(brakes.is_braked(&subject));
+        brakes.release(&subject);
+        assert!(brakes.enter(&subject).is_some());
+    }
+
+    #[tokio::test]
+    async fn other_subjects_are_not_held() {
+        let brakes = Brakes::new();
+        let _busy = brakes.enter(&BrakeSubject::Campaign("a".into())).unwrap();
+        tokio::time::timeout(
+            Duration::from_secs(1),
+            brakes.engage(&BrakeSubject::Campaign("b".into())),
+        )
+        .await
+        .expect("a brake on b does not wait for a");
+    }
+}

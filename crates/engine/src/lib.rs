@@ -1,0 +1,153 @@
+//! The Sluice runtime. It claims due work from the store in batches with a lease, carries it
+//! out — campaign occurrences become one send per audience member; sends are rendered and
+//! handed to their channel — and settles each row fenced by its attempt, so a crash loses no
+//! work and records no delivery twice. Time comes from the `Clock`; the brakes (`Brakes`) keep
+//! B1 inside the process.
+
+mod brakes;
+mod send;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sluice_core::clock::Clock;
+use sluice_store::{DueWork, Store, StoreError, WorkKind};
+use tokio::sync::Notify;
+
+pub use brakes::{BrakeSubject, Brakes, InFlight};
+
+/// The kinds of work this engine carries out.
+const KINDS: &[WorkKind] = &[WorkKind::Occurrence, WorkKind::Send, WorkKind::Trigger];
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Rows claimed at once.
+    pub batch: u32,
+    /// How long a claim holds before another worker may take the row over.
+    pub lease: Duration,
+    /// How often an idle engine looks for due work (it is also woken on writes).
+    pub poll: Duration,
+    /// Deliveries of one batch handed to channels at the same time.
+    pub concurrency: usize,
+    /// Tries of a retryable delivery before it is recorded `failed`.
+    pub max_attempts: u32,
+    /// First retry delay; it doubles per attempt (with jitter) up to `retry_max`.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            batch: 512,
+            lease: Duration::from_secs(120),
+            poll: Duration::from_millis(100),
+            concurrency: 64,
+            max_attempts: 5,
+            retry_base: Duration::from_secs(2),
+            retry_max: Duration::from_secs(600),
+        }
+    }
+}
+
+pub struct Engine {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    brakes: Arc<Brakes>,
+    config: EngineConfig,
+    wake: Notify,
+    senders: send::Senders,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs a storage call on the blocking pool (the store is synchronous).
+async fn blocking<T: Send + 'static>(
+    store: &Arc<dyn Store>,
+    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|e| StoreError::Backend(format!("storage task failed: {e}")))?
+}
+
+impl Engine {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        brakes: Arc<Brakes>,
+        config: EngineConfig,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            clock,
+            brakes,
+            config,
+            wake: Notify::new(),
+            senders: send::Senders::default(),
+        })
+    }
+
+    pub fn brakes(&self) -> &Arc<Brakes> {
+        &self.brakes
+    }
+
+    /// Something became due (an activation, a trigger, a moved test clock): look now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs until `shutdown` resolves; the batch in hand is finished first.
+    pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let worked = match self.tick().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(error = %e, "engine tick failed; retrying");
+                    0
+                }
+            };
+            if worked > 0 {
+                continue;
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(self.config.poll) => {}
+            }
+        }
+    }
+
+    /// Claims one batch of due work and carries it out; the number of rows handled.
+    pub async fn tick(&self) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let lease_until = now + self.config.lease;
+        let batch = self.config.batch;
+        let claimed = blocking(&self.store, move |s| {
+            s.claim_due(now, batch, lease_until, KINDS)
+        })
+        .await?;
+        let n = claimed.len();
+        let (occurrences, sends): (Vec<DueWork>, Vec<DueWork>) = claimed
+            .into_iter()
+            .partition(|w| w.kind == WorkKind::Occurrence);
+        for work in occurrences {
+            let span = tracing::info_span!("occurrence", campaign = ?work.campaign_id, n = ?work.occurrence);
+            let _entered = span.enter();
+            let started = blocking(&self.store, move |s| s.start_occurrence(&work, now)).await?;
+            tracing::info!(?started, "occurrence started");
+        }
+        if !sends.is_empty() {
+            send::deliver(self, sends).await?;
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,412 @@
+//! Campaign messages: a send (one occurrence, one profile) or a trigger (one API call) is
+//! rendered for its profile and handed to its channel; the outcome becomes the row's
+//! settlement and an action record (B2), all settled in one transaction per batch.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use futures_util::StreamExt;
+use jiff::Timestamp;
+use sluice_channels::{Channel, DeliveryOutcome, OutgoingMessage, RateLimiter, SubjectKind};
+use sluice_core::campaign::{Campaign, CampaignStatus};
+use sluice_core::channel::ChannelType;
+use sluice_core::template::CompiledTemplate;
+use sluice_store::{ActionRecord, DueWork, Outcome, Settlement, StoreError, WorkKind};
+
+use crate::brakes::{BrakeSubject, InFlight};
+use crate::{Engine, blocking};
+
+/// Built channels and compiled templates, reused across batches while unchanged.
+#[derive(Default)]
+pub(crate) struct Senders {
+    channels: Mutex<HashMap<String, (Timestamp, BuiltChannel)>>,
+    templates: Mutex<HashMap<String, (Timestamp, Template)>>,
+}
+
+/// A channel ready to deliver, and the rate limit it keeps.
+type BuiltChannel = (Arc<dyn Channel>, Option<Arc<RateLimiter>>);
+
+#[derive(Clone)]
+struct Template {
+    subject: Option<CompiledTemplate>,
+    body: CompiledTemplate,
+}
+
+/// What one message needs, loaded once per batch.
+struct Plan {
+    campaign: Campaign,
+    channel_id: String,
+    channel_type: ChannelType,
+    channel: Arc<dyn Channel>,
+    limiter: Option<Arc<RateLimiter>>,
+    template: Result<Template, String>,
+}
+
+/// One message ready to go, or already decided without a channel.
+enum Step {
+    Decided(Settlement),
+    Send(Box<Ready>),
+}
+
+struct Ready {
+    work: DueWork,
+    message: OutgoingMessage,
+    plan: Arc<Plan>,
+    guard: InFlight,
+}
+
+fn record(
+    work: &DueWork,
+    plan: Option<&Plan>,
+    now: Timestamp,
+    outcome: Outcome,
+    detail: Option<String>,
+) -> ActionRecord {
+    ActionRecord {
+        at: now,
+        profile_id: work.profile_id.clone().unwrap_or_default(),
+        version: work.version,
+        occurrence: work.occurrence,
+        node_id: work.node_id.clone(),
+        channel_id: plan.map(|p| p.channel_id.clone()),
+        action: work.kind.as_str().to_owned(),
+        outcome,
+        detail,
+    }
+}
+
+fn done(
+    work: &DueWork,
+    plan: Option<&Plan>,
+    now: Timestamp,
+    outcome: Outcome,
+    detail: Option<String>,
+) -> Settlement {
+    Settlement::Done {
+        work_id: work.id,
+        attempt: work.attempt,
+        record: Some(record(work, plan, now, outcome, detail)),
+        idempotency_key: work.idempotency_key.clone(),
+    }
+}
+
+async fn plan(
+    engine: &Engine,
+    campaign_id: &str,
+    version: u32,
+) -> Result<Option<Plan>, StoreError> {
+    let id = campaign_id.to_owned();
+    let Some(campaign) = blocking(&engine.store, move |s| s.campaign(&id)).await? else {
+        return Ok(None);
+    };
+    let Some(content) = campaign.version(version).map(|v| v.content.clone()) else {
+        return Ok(None);
+    };
+    let (channel_id, template_id) = (content.channel_id.clone(), content.template_id.clone());
+    let (channel, template) = {
+        let (c, t) = (channel_id.clone(), template_id.clone());
+        blocking(&engine.store, move |s| {
+            Ok((s.channel(&c)?, s.template(&t)?))
+        })
+        .await?
+    };
+    let Some(channel) = channel else {
+        return Ok(None);
+    };
+    let built = {
+        let mut cache = engine
+            .senders
+            .channels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match cache.get(&channel.id) {
+            Some((at, (built, limiter))) if *at == channel.updated_at => {
+                Some((Arc::clone(built), limiter.clone()))
+            }
+            _ => match sluice_channels::build(channel.channel_type, &channel.config) {
+                Ok(built) => {
+                    let limiter = channel
+                        .rate_limit_per_second
+                        .map(|r| Arc::new(RateLimiter::new(Some(r))));
+                    cache.insert(
+                        channel.id.clone(),
+                        (channel.updated_at, (Arc::clone(&built), limiter.clone())),
+                    );
+                    Some((built, limiter))
+                }
+                Err(e) => {
+                    tracing::error!(channel = %channel.id, error = %e, "channel cannot be built");
+                    None
+                }
+            },
+        }
+    };
+    let Some((built, limiter)) = built else {
+        return Ok(None);
+    };
+    let template = match template {
+        None => Err(format!("template {template_id} no longer exists")),
+        Some(t) => {
+            let mut cache = engine
+                .senders
+                .templates
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match cache.get(&t.id) {
+                Some((at, compiled)) if *at == t.updated_at => Ok(compiled.clone()),
+                _ => {
+                    let compiled = t
+                        .subject
+                        .as_deref()
+                        .map(CompiledTemplate::compile)
+                        .transpose()
+                        .and_then(|subject| {
+                            Ok(Template {
+                                subject,
+                                body: CompiledTemplate::compile(&t.body)?,
+                            })
+                        })
+                        .map_err(|e| format!("template {}: {e}", t.id));
+                    if let Ok(compiled) = &compiled {
+                        cache.insert(t.id.clone(), (t.updated_at, compiled.clone()));
+                    }
+                    compiled
+                }
+            }
+        }
+    };
+    Ok(Some(Plan {
+        campaign,
+        channel_id,
+        channel_type: channel.channel_type,
+        channel: built,
+        limiter,
+        template,
+    }))
+}
+
+/// Decides what to do with one message: settle it without a channel, or send it.
+async fn prepare(
+    engine: &Engine,
+    work: DueWork,
+    plan: Option<&Arc<Plan>>,
+    now: Timestamp,
+) -> Result<Step, StoreError> {
+    let Some(plan) = plan else {
+        return Ok(Step::Decided(done(
+            &work,
+            None,
+            now,
+            Outcome::Failed,
+            Some("campaign, channel or version is gone".into()),
+        )));
+    };
+    let live = match work.kind {
+        WorkKind::Trigger => plan.campaign.status == CampaignStatus::Live,
+        _ => matches!(
+            plan.campaign.status,
+            CampaignStatus::Scheduled | CampaignStatus::Live
+        ),
+    };
+    if !live {
+        let detail = format!("campaign {}", plan.campaign.status);
+        return Ok(Step::Decided(Settlement::Cancelled {
+            work_id: work.id,
+            attempt: work.attempt,
+            record: Some(record(
+                &work,
+                Some(plan),
+                now,
+                Outcome::Cancelled,
+                Some(detail),
+            )),
+        }));
+    }
+    let profile_id = work.profile_id.clone().unwrap_or_default();
+    let profile = blocking(&engine.store, move |s| s.profile(&profile_id)).await?;
+    let Some(profile) = profile else {
+        return Ok(Step::Decided(done(
+            &work,
+            Some(plan),
+            now,
+            Outcome::Skipped,
+            Some("profile erased".into()),
+        )));
+    };
+    if !profile.allows(plan.channel_type) {
+        return Ok(Step::Decided(done(
+            &work,
+            Some(plan),
+            now,
+            Outcome::Skipped,
+            Some("no_consent".into()),
+        )));
+    }
+    let template = match &plan.template {
+        Ok(t) => t,
+        Err(e) => {
+            return Ok(Step::Decided(done(
+                &work,
+                Some(plan),
+                now,
+                Outcome::Failed,
+                Some(e.clone()),
+            )));
+        }
+    };
+    let event = work
+        .payload
+        .clone()
+        .unwrap_or_else(|| serde_json::json!({}));
+    let context = serde_json::json!({
+        "profile": profile.template_view(),
+        "event": event,
+        "campaign": {"name": plan.campaign.name},
+    });
+    let rendered = template
+        .subject
+        .as_ref()
+        .map(|s| s.render(&context))
+        .transpose()
+        .and_then(|subject| Ok((subject, template.body.render(&context)?)));
+    let (subject, body) = match rendered {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(Step::Decided(done(
+                &work,
+                Some(plan),
+                now,
+                Outcome::Failed,
+                Some(format!("render: {e}")),
+            )));
+        }
+    };
+    // B1: the brake check and the in-flight registration are one step; a braked campaign's
+    // row goes back to wait, and the brake's own transaction cancels it.
+    let Some(guard) = engine
+        .brakes
+        .enter(&BrakeSubject::Campaign(plan.campaign.id.clone()))
+    else {
+        return Ok(Step::Decided(Settlement::Retry {
+            work_id: work.id,
+            attempt: work.attempt,
+            at: now,
+            reason: "braked".into(),
+        }));
+    };
+    let message = OutgoingMessage {
+        idempotency_key: work
+            .idempotency_key
+            .clone()
+            .unwrap_or_else(|| format!("work:{}", work.id)),
+        profile_id: profile.id.clone(),
+        to_email: profile
+            .attributes
+            .get("email")
+            .and_then(|e| e.as_str())
+            .map(str::to_owned),
+        subject_kind: SubjectKind::Campaign {
+            id: plan.campaign.id.clone(),
+        },
+        version: work.version,
+        node_id: None,
+        subject,
+        body,
+        sent_at: engine.clock.now(),
+    };
+    Ok(Step::Send(Box::new(Ready {
+        work,
+        message,
+        plan: Arc::clone(plan),
+        guard,
+    })))
+}
+
+/// Sends a batch of claimed messages and settles them together.
+pub(crate) async fn deliver(engine: &Engine, works: Vec<DueWork>) -> Result<(), StoreError> {
+    let now = engine.clock.now();
+    let mut plans: HashMap<(String, u32), Option<Arc<Plan>>> = HashMap::new();
+    let mut steps = Vec::with_capacity(works.len());
+    for work in works {
+        let key = (work.campaign_id.clone().unwrap_or_default(), work.version);
+        if !plans.contains_key(&key) {
+            let p = plan(engine, &key.0, key.1).await?.map(Arc::new);
+            plans.insert(key.clone(), p);
+        }
+        steps.push(prepare(engine, work, plans[&key].as_ref(), now).await?);
+    }
+    let config = &engine.config;
+    let outcomes: Vec<(Settlement, Option<InFlight>)> = futures_util::stream::iter(steps)
+        .map(|step| async move {
+            match step {
+                Step::Decided(settlement) => (settlement, None),
+                Step::Send(ready) => {
+                    let Ready {
+                        work,
+                        message,
+                        plan,
+                        guard,
+                    } = *ready;
+                    if let Some(limiter) = &plan.limiter {
+                        limiter.acquire().await;
+                    }
+                    let outcome = plan.channel.deliver(&message).await;
+                    let at = engine.clock.now();
+                    let settlement = match outcome {
+                        DeliveryOutcome::Delivered { detail } => {
+                            done(&work, Some(&plan), at, Outcome::Delivered, detail)
+                        }
+                        DeliveryOutcome::Fatal { reason } => {
+                            done(&work, Some(&plan), at, Outcome::Failed, Some(reason))
+                        }
+                        DeliveryOutcome::Retryable { reason, .. }
+                            if work.attempt >= config.max_attempts =>
+                        {
+                            done(
+                                &work,
+                                Some(&plan),
+                                at,
+                                Outcome::Failed,
+                                Some(format!(
+                                    "{reason} (gave up after {} attempts)",
+                                    work.attempt
+                                )),
+                            )
+                        }
+                        DeliveryOutcome::Retryable {
+                            reason,
+                            retry_after,
+                        } => {
+                            let wait = sluice_channels::backoff(
+                                work.attempt,
+                                config.retry_base,
+                                config.retry_max,
+                            )
+                            .max(retry_after.unwrap_or_default());
+                            Settlement::Retry {
+                                work_id: work.id,
+                                attempt: work.attempt,
+                                at: at + wait,
+                                reason,
+                            }
+                        }
+                    };
+                    (settlement, Some(guard))
+                }
+            }
+        })
+        .buffer_unordered(config.concurrency.max(1))
+        .collect()
+        .await;
+    let (settlements, guards): (Vec<Settlement>, Vec<Option<InFlight>>) =
+        outcomes.into_iter().unzip();
+    let settled_at = engine.clock.now();
+    let held = blocking(&engine.store, move |s| s.settle(&settlements, settled_at)).await?;
+    let lost = held.iter().filter(|h| !**h).count();
+    if lost > 0 {
+        tracing::warn!(lost, "settlements whose lease was lost were not recorded");
+    }
+    // Only now, with every outcome written, may a waiting brake return.
+    drop(guards);
+    Ok(())
+}

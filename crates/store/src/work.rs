@@ -1,0 +1,133 @@
+//! Due work: every send, occurrence, trigger and journey step is a row with a due time. The
+//! engine claims due rows in batches with a lease and settles each, fenced by its attempt: a
+//! settlement whose lease was lost changes nothing, so no outcome is recorded twice.
+
+use jiff::Timestamp;
+
+use crate::{ActionRecord, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WorkKind {
+    /// One run of a campaign: reads the audience and plans one send per member.
+    Occurrence,
+    /// One message of a campaign occurrence to one profile.
+    Send,
+    /// One message of an API-triggered campaign to one profile.
+    Trigger,
+    /// An audience-entry journey reads its audience.
+    JourneyEntry,
+    /// One node of one enrollment.
+    JourneyStep,
+}
+
+impl WorkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Occurrence => "occurrence",
+            Self::Send => "send",
+            Self::Trigger => "trigger",
+            Self::JourneyEntry => "journey_entry",
+            Self::JourneyStep => "journey_step",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Occurrence,
+            Self::Send,
+            Self::Trigger,
+            Self::JourneyEntry,
+            Self::JourneyStep,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// A claimed row: what to do, for whom, and the attempt that fences its settlement.
+#[derive(Debug, Clone)]
+pub struct DueWork {
+    pub id: i64,
+    pub kind: WorkKind,
+    pub campaign_id: Option<String>,
+    pub journey_id: Option<String>,
+    pub version: u32,
+    pub occurrence: Option<u32>,
+    pub enrollment_id: Option<i64>,
+    pub node_id: Option<String>,
+    pub profile_id: Option<String>,
+    pub due_at: Timestamp,
+    /// 1 on the first claim; each claim adds one.
+    pub attempt: u32,
+    pub idempotency_key: Option<String>,
+    pub payload: Option<serde_json::Value>,
+}
+
+/// How a claimed row ends (or goes back to wait).
+#[derive(Debug, Clone)]
+pub enum Settlement {
+    /// Done; `record` is appended to the action log (its idempotency key makes a repeat a no-op).
+    Done {
+        work_id: i64,
+        attempt: u32,
+        record: Option<ActionRecord>,
+        idempotency_key: Option<String>,
+    },
+    /// Try again at `at` (a retryable failure, or a brake that is being engaged).
+    Retry {
+        work_id: i64,
+        attempt: u32,
+        at: Timestamp,
+        reason: String,
+    },
+    /// Not to be done any more (the campaign ended); recorded as cancelled.
+    Cancelled {
+        work_id: i64,
+        attempt: u32,
+        record: Option<ActionRecord>,
+    },
+}
+
+impl Settlement {
+    pub fn work_id(&self) -> i64 {
+        match self {
+            Self::Done { work_id, .. }
+            | Self::Retry { work_id, .. }
+            | Self::Cancelled { work_id, .. } => *work_id,
+        }
+    }
+}
+
+/// What starting an occurrence did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OccurrenceStart {
+    /// Planned `sends` messages; the next occurrence (recurring) is scheduled for `next`.
+    Started { sends: u64, next: Option<Timestamp> },
+    /// The campaign ended or the occurrence was cancelled meanwhile: nothing planned.
+    Skipped,
+}
+
+pub trait WorkStore {
+    /// Claims up to `limit` rows of `kinds` due at `now` — pending ones, and claimed ones whose
+    /// lease expired (their worker died) — leasing them until `lease_until`.
+    fn claim_due(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        lease_until: Timestamp,
+        kinds: &[WorkKind],
+    ) -> Result<Vec<DueWork>, StoreError>;
+    /// When the earliest pending row is due, for the engine to sleep until then.
+    fn next_due(&self) -> Result<Option<Timestamp>, StoreError>;
+    /// Settles claimed rows in one transaction; for each, whether its lease still held (a
+    /// settlement of a lost lease changes nothing). Finishing the last send of an occurrence
+    /// finishes the occurrence, and a one-time campaign with it (C10).
+    fn settle(&self, settlements: &[Settlement], now: Timestamp) -> Result<Vec<bool>, StoreError>;
+    /// Starts a claimed occurrence: reads the audience now and plans one send per member (C2),
+    /// schedules the next occurrence of a recurring campaign, settles the row.
+    fn start_occurrence(
+        &self,
+        work: &DueWork,
+        now: Timestamp,
+    ) -> Result<OccurrenceStart, StoreError>;
+}
