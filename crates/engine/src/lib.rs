@@ -107,6 +107,14 @@ impl Engine {
     /// Runs until `shutdown` resolves; the batch in hand is finished first.
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        // The embedded store has one engine: rows still claimed were claimed by a process that
+        // died (SIGKILL, power loss). They run again now, under their idempotency keys, rather
+        // than after their lease.
+        match blocking(&self.store, |s| s.release_claims()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(rows = n, "took back work claimed before a crash"),
+            Err(e) => tracing::error!(error = %e, "could not take back claimed work"),
+        }
         loop {
             let worked = match self.tick().await {
                 Ok(n) => n,

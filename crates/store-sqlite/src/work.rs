@@ -156,6 +156,18 @@ impl WorkStore for SqliteStore {
         })
     }
 
+    fn release_claims(&self) -> Result<u64, StoreError> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE due_work SET state = 'pending', lease_until = NULL WHERE state = 'claimed'",
+                    [],
+                )
+                .map_err(backend)?;
+            Ok(n as u64)
+        })
+    }
+
     fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
         self.read(|c| {
             c.query_row(

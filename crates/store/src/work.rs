@@ -117,6 +117,9 @@ pub trait WorkStore {
         lease_until: Timestamp,
         kinds: &[WorkKind],
     ) -> Result<Vec<DueWork>, StoreError>;
+    /// Puts every claimed row back to pending (its attempt kept). For a store only one engine
+    /// uses, at that engine's start: whatever was claimed belonged to a process that died.
+    fn release_claims(&self) -> Result<u64, StoreError>;
     /// When the earliest pending row is due, for the engine to sleep until then.
     fn next_due(&self) -> Result<Option<Timestamp>, StoreError>;
     /// Settles claimed rows in one transaction; for each, whether its lease still held (a
