@@ -83,7 +83,8 @@ fn fenced_update(
         .map_err(backend)
 }
 
-/// C10: when an occurrence has no send left to do it is done, and a one-time campaign with it.
+/// C10: when an occurrence has no send left to do it is done, and with it a one-time campaign,
+/// or a recurring one that has no further occurrence planned.
 fn finish_occurrence_if_done(
     tx: &Transaction<'_>,
     campaign_id: &str,
@@ -113,13 +114,22 @@ fn finish_occurrence_if_done(
     let Some(mut campaign) = crate::campaigns::load(tx, campaign_id).map_err(backend)? else {
         return Ok(());
     };
-    let one_time = campaign.live_version().is_some_and(|v| {
-        matches!(
-            v.content.schedule,
-            Schedule::Immediate | Schedule::Once { .. }
+    // A recurring campaign is done when nothing further is planned (its end date passed).
+    let more_planned: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM occurrences WHERE campaign_id = ?1
+                            AND state IN ('pending', 'running'))",
         )
-    });
-    if one_time && campaign.complete(now) {
+        .and_then(|mut s| s.query_row([campaign_id], |r| r.get(0)))
+        .map_err(backend)?;
+    let ends_now = campaign
+        .live_version()
+        .is_some_and(|v| match v.content.schedule {
+            Schedule::Immediate | Schedule::Once { .. } => true,
+            Schedule::Recurring { .. } => !more_planned,
+            Schedule::Api => false,
+        });
+    if ends_now && campaign.complete(now) {
         crate::campaigns::save(tx, &campaign, false)?;
     }
     Ok(())
