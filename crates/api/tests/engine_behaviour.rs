@@ -254,6 +254,11 @@ async fn occurrences(app: &TestApp, id: &str) -> HashMap<u64, Value> {
         .collect()
 }
 
+/// `Ann<i>` for the profile `gold<i>` a payload went to.
+fn first_name(body: &Value) -> String {
+    body["profile_id"].as_str().unwrap().replace("gold", "Ann")
+}
+
 /// The payload without `sent_at`, which tells the attempts apart.
 fn content(body: &Value) -> Value {
     let mut body = body.clone();
@@ -587,24 +592,21 @@ async fn a_once_campaign_waits_for_its_time() {
     assert_eq!(status(&b.app, &id).await, "completed");
 }
 
+/// C4: activating the draft replaces the live version; the next occurrence uses it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_next_occurrence_after_activating_a_modified_draft_uses_the_new_version() {
     let b = Bench::start(Mode::Ok).await;
     b.people(3).await;
-    b.app.advance("PT1M").await;
     let schedule = json!({"type": "recurring", "cron": "*/10 * * * *", "timezone": "UTC"});
     let id = b.campaign(schedule.clone()).await;
-    b.activate(&id).await;
-    b.advance("PT9M").await; // 00:10: occurrence 1 on version 1
-    wait_for("occurrence 1", async || {
-        results(&b.app, &id).await["delivered"] == 3
-    })
-    .await;
+    b.activate(&id).await; // 00:00 is a fire time: occurrence 1 runs on version 1
+    b.advance("PT5M").await;
+    assert_eq!(results(&b.app, &id).await["delivered"], 3);
+    let old = b.hook.requests();
     assert!(
-        b.hook
-            .requests()
-            .iter()
-            .all(|(_, r)| r["body"].as_str().unwrap().starts_with("Hello ") && r["version"] == 1)
+        old.iter()
+            .all(|(_, r)| r["version"] == 1
+                && r["body"] == json!(format!("Hello {}", first_name(r))))
     );
 
     let r = b
@@ -616,37 +618,85 @@ async fn the_next_occurrence_after_activating_a_modified_draft_uses_the_new_vers
         .app
         .template("webhook", "New {{ profile.first_name }}")
         .await;
-    let draft = json!({"channel_id": b.channel, "template_id": template, "audience_id": b.gold, "schedule": schedule});
+    let draft = json!({"channel_id": b.channel, "template_id": template, "audience_id": b.gold,
+                       "schedule": schedule});
     b.app
         .put(&format!("/api/v1/campaigns/{id}/draft"), draft)
         .await
         .expect(200);
     assert_eq!(b.activate(&id).await, "live");
-    b.advance("PT10M").await; // 00:20
-    wait_for("the next occurrence", async || {
-        results(&b.app, &id).await["delivered"] == 6
-    })
-    .await;
-    let new: Vec<Value> = b
-        .hook
-        .requests()
-        .into_iter()
-        .skip(3)
-        .map(|(_, r)| r)
-        .collect();
+    b.settle().await;
+    let occ = occurrences(&b.app, &id).await;
+    assert_eq!(
+        occ[&2]["state"], "cancelled",
+        "the pending occurrence of version 1: {occ:?}"
+    );
+    let next: Vec<&Value> = occ.values().filter(|o| o["state"] == "pending").collect();
+    assert_eq!(next.len(), 1, "{occ:?}");
+    assert_eq!(
+        (
+            next[0]["version"].as_u64(),
+            next[0]["scheduled_for"].as_str()
+        ),
+        (Some(2), Some("2026-01-01T00:10:00Z"))
+    );
+    assert_eq!(b.hook.count(), 3, "nothing sent on activation at 00:05");
+
+    b.advance("PT5M").await; // 00:10
+    assert_eq!(results(&b.app, &id).await["delivered"], 6);
+    let new = &b.hook.requests()[3..];
     assert_eq!(new.len(), 3);
-    for r in &new {
+    for (_, r) in new {
         assert_eq!(r["version"], 2, "{r}");
-        assert!(r["body"].as_str().unwrap().starts_with("New Ann"), "{r}");
+        assert_eq!(r["body"], json!(format!("New {}", first_name(r))), "{r}");
     }
     let versions = b.app.get(&format!("/api/v1/campaigns/{id}/versions")).await;
-    let states: Vec<&Value> = versions.expect(200)["items"]
+    let states: Vec<&Value> = versions
+        .expect(200)
         .as_array()
         .unwrap()
         .iter()
         .map(|v| &v["state"])
         .collect();
     assert_eq!(states, [&json!("superseded"), &json!("live")]);
+}
+
+/// C4 at a fire time that has just run: the new version takes the *next* occurrence; the slot
+/// that ran on the old version is not run again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activating_a_new_version_at_a_fire_time_that_already_ran_does_not_run_it_again() {
+    let b = Bench::start(Mode::Ok).await;
+    b.people(3).await;
+    let id = b
+        .campaign(json!({"type": "recurring", "cron": "*/10 * * * *", "timezone": "UTC"}))
+        .await;
+    b.activate(&id).await; // occurrence 1 for 00:00 runs now
+    b.settle().await;
+    assert_eq!(b.hook.count(), 3);
+    b.app
+        .post_empty(&format!("/api/v1/campaigns/{id}/modify"))
+        .await
+        .expect(200);
+    b.activate(&id).await; // still 00:00
+    b.settle().await;
+    let occ = occurrences(&b.app, &id).await;
+    let slots: Vec<(u64, &str, &str)> = occ
+        .values()
+        .map(|o| {
+            (
+                o["n"].as_u64().unwrap(),
+                o["scheduled_for"].as_str().unwrap(),
+                o["state"].as_str().unwrap(),
+            )
+        })
+        .filter(|o| o.1 == "2026-01-01T00:00:00Z")
+        .collect();
+    assert_eq!(
+        slots.len(),
+        1,
+        "the 00:00 slot was planned twice: {slots:?}"
+    );
+    assert_eq!(b.hook.count(), 3, "everybody got the 00:00 message twice");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

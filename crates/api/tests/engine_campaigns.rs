@@ -222,3 +222,61 @@ async fn abort_while_sending_holds_the_brake() {
         app.stop().await;
     }
 }
+
+/// A recurring campaign to the gold tier through the webhook at `url`, activated.
+async fn recurring_campaign(app: &TestApp, url: &str) -> String {
+    let id = campaign(app, url).await;
+    let draft = app.get(&format!("/api/v1/campaigns/{id}/versions/1")).await;
+    let v = draft.expect(200);
+    let body = json!({"channel_id": v["channel_id"], "template_id": v["template_id"],
+                      "audience_id": v["audience_id"], "schedule": common::recurring()});
+    app.put(&format!("/api/v1/campaigns/{id}/draft"), body)
+        .await
+        .expect(200);
+    app.post_empty(&format!("/api/v1/campaigns/{id}/activate"))
+        .await
+        .expect(200);
+    id
+}
+
+/// B3: notifications are also POSTed to the operator webhook, from the moment it is set, in
+/// order, each once, with their summaries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_reach_the_operator_webhook() {
+    let app = engine_app().await;
+    let (_, hook_url) = Receiver::start(Duration::ZERO).await;
+    let (ops, ops_url) = Receiver::start(Duration::ZERO).await;
+    people(&app, 4).await;
+    // Aborted before the webhook is set: its notification stays in the API only.
+    let before = recurring_campaign(&app, &hook_url).await;
+    app.post_empty(&format!("/api/v1/campaigns/{before}/abort"))
+        .await
+        .expect(200);
+
+    app.put(
+        "/api/v1/settings",
+        json!({"notification_webhook_url": ops_url}),
+    )
+    .await
+    .expect(200);
+    let after = recurring_campaign(&app, &hook_url).await;
+    app.post(
+        &format!("/api/v1/campaigns/{after}/stop"),
+        json!({"reason": "season over"}),
+    )
+    .await
+    .expect(200);
+
+    wait_for("the forwarded notification", async || ops.count() == 1).await;
+    let (_, notification) = ops.requests().remove(0);
+    assert_eq!(notification["kind"], "stopped");
+    assert_eq!(notification["subject"]["id"], after.as_str());
+    assert_eq!(notification["reason"], "season over");
+    assert_eq!(notification["summary"]["delivered"], 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        ops.count(),
+        1,
+        "each notification is forwarded once, and none from before"
+    );
+}

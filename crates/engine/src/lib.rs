@@ -5,6 +5,7 @@
 //! B1 inside the process.
 
 mod brakes;
+mod notify;
 mod send;
 
 use std::sync::Arc;
@@ -57,6 +58,7 @@ pub struct Engine {
     config: EngineConfig,
     wake: Notify,
     senders: send::Senders,
+    forwarder: notify::Forwarder,
 }
 
 impl std::fmt::Debug for Engine {
@@ -92,6 +94,7 @@ impl Engine {
             config,
             wake: Notify::new(),
             senders: send::Senders::default(),
+            forwarder: notify::Forwarder::default(),
         })
     }
 
@@ -156,6 +159,8 @@ impl Engine {
         if !sends.is_empty() {
             send::deliver(self, sends).await?;
         }
+        // Forwarding is not counted as work: an unreachable webhook must not keep the loop busy.
+        self.forwarder.forward(self).await?;
         Ok(n)
     }
 }

@@ -98,6 +98,29 @@ impl AuditStore for SqliteStore {
         })
     }
 
+    fn notifications_after(
+        &self,
+        position: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(i64, Notification)>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE seq > ?1
+                 ORDER BY seq LIMIT ?2"
+            ))?
+            .query_map(params![position.unwrap_or(0), limit], notification)?
+            .collect()
+        })
+    }
+
+    fn latest_notification_position(&self) -> Result<i64, StoreError> {
+        self.read(|c| {
+            c.query_row("SELECT IFNULL(MAX(seq), 0) FROM notifications", [], |r| {
+                r.get(0)
+            })
+        })
+    }
+
     fn notifications(
         &self,
         unread_only: bool,

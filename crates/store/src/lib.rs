@@ -227,6 +227,15 @@ pub trait AuditStore {
     ) -> Result<Page<Notification>, StoreError>;
     /// `None` if there is no such notification.
     fn mark_notification_read(&self, id: &str) -> Result<Option<Notification>, StoreError>;
+    /// Notifications after `position` (all of them for `None`), oldest first, each with its
+    /// position, for forwarding them in order.
+    fn notifications_after(
+        &self,
+        position: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(i64, Notification)>, StoreError>;
+    /// The position of the newest notification (0 when there is none).
+    fn latest_notification_position(&self) -> Result<i64, StoreError>;
 }
 
 /// Everything a backend provides.

@@ -10,6 +10,11 @@ use sluice_core::profile::{Attributes, Consent};
 use sluice_core::rule::Rule;
 
 pub const DEFAULT_PAGE_LIMIT: u32 = 50;
+
+/// Setting: where notifications are also POSTed (B3).
+pub const NOTIFICATION_WEBHOOK_URL: &str = "notification_webhook_url";
+/// Setting: the position of the last notification the operator webhook accepted.
+pub const NOTIFICATION_WEBHOOK_POSITION: &str = "notification_webhook_position";
 pub const MAX_PAGE_LIMIT: u32 = 1000;
 
 /// `limit` and the opaque `cursor` of the previous page's `next_cursor`.

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sluice_core::clock::Clock as _;
-use sluice_store::{NewToken, Role};
+use sluice_store::{NOTIFICATION_WEBHOOK_POSITION, NOTIFICATION_WEBHOOK_URL, NewToken, Role};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -15,8 +15,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
 use crate::ids::new_id;
 use crate::state::AppState;
-
-pub const NOTIFICATION_WEBHOOK_URL: &str = "notification_webhook_url";
 
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
     let router = OpenApiRouter::new()
@@ -108,7 +106,14 @@ async fn put_settings(
     }
     let url = body.notification_webhook_url.clone();
     state
-        .db(move |s| Ok(s.put_setting(NOTIFICATION_WEBHOOK_URL, url.as_deref())?))
+        .db(move |s| {
+            // A newly set webhook receives what happens from now on, not the history.
+            if url.is_some() && s.setting(NOTIFICATION_WEBHOOK_URL)?.as_deref() != url.as_deref() {
+                let latest = s.latest_notification_position()?.to_string();
+                s.put_setting(NOTIFICATION_WEBHOOK_POSITION, Some(&latest))?;
+            }
+            Ok(s.put_setting(NOTIFICATION_WEBHOOK_URL, url.as_deref())?)
+        })
         .await?;
     Ok(axum::Json(body))
 }
