@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use futures_util::StreamExt;
 use jiff::Timestamp;
 use sluice_channels::{Channel, DeliveryOutcome, OutgoingMessage, RateLimiter, SubjectKind};
 use sluice_core::campaign::{Campaign, CampaignStatus};
@@ -52,7 +51,6 @@ struct Ready {
     work: DueWork,
     message: OutgoingMessage,
     plan: Arc<Plan>,
-    guard: InFlight,
 }
 
 fn record(
@@ -281,19 +279,6 @@ async fn prepare(
             )));
         }
     };
-    // B1: the brake check and the in-flight registration are one step; a braked campaign's
-    // row goes back to wait, and the brake's own transaction cancels it.
-    let Some(guard) = engine
-        .brakes
-        .enter(&BrakeSubject::Campaign(plan.campaign.id.clone()))
-    else {
-        return Ok(Step::Decided(Settlement::Retry {
-            work_id: work.id,
-            attempt: work.attempt,
-            at: now,
-            reason: "braked".into(),
-        }));
-    };
     let message = OutgoingMessage {
         idempotency_key: work
             .idempotency_key
@@ -318,7 +303,6 @@ async fn prepare(
         work,
         message,
         plan: Arc::clone(plan),
-        guard,
     })))
 }
 
@@ -335,78 +319,95 @@ pub(crate) async fn deliver(engine: &Engine, works: Vec<DueWork>) -> Result<(), 
         }
         steps.push(prepare(engine, work, plans[&key].as_ref(), now).await?);
     }
-    let config = &engine.config;
-    let outcomes: Vec<(Settlement, Option<InFlight>)> = futures_util::stream::iter(steps)
-        .map(|step| async move {
+    // Sent and settled a chunk at a time (as many as go out at once), so a brake waits for at
+    // most one chunk in flight, not a whole batch.
+    let mut steps = steps.into_iter().peekable();
+    while steps.peek().is_some() {
+        let chunk: Vec<Step> = steps
+            .by_ref()
+            .take(engine.config.concurrency.max(1))
+            .collect();
+        let mut settlements = Vec::with_capacity(chunk.len());
+        let mut sending = Vec::new();
+        let mut guards: Vec<InFlight> = Vec::new();
+        for step in chunk {
             match step {
-                Step::Decided(settlement) => (settlement, None),
+                Step::Decided(settlement) => settlements.push(settlement),
                 Step::Send(ready) => {
-                    let Ready {
-                        work,
-                        message,
-                        plan,
-                        guard,
-                    } = *ready;
-                    if let Some(limiter) = &plan.limiter {
-                        limiter.acquire().await;
+                    // B1: the brake check and the in-flight registration are one step; a
+                    // braked campaign's row goes back to wait, and the brake's own
+                    // transaction cancels it.
+                    let subject = BrakeSubject::Campaign(ready.plan.campaign.id.clone());
+                    match engine.brakes.enter(&subject) {
+                        Some(guard) => {
+                            guards.push(guard);
+                            sending.push(send_one(engine, *ready));
+                        }
+                        None => settlements.push(Settlement::Retry {
+                            work_id: ready.work.id,
+                            attempt: ready.work.attempt,
+                            at: now,
+                            reason: "braked".into(),
+                        }),
                     }
-                    let outcome = plan.channel.deliver(&message).await;
-                    let at = engine.clock.now();
-                    let settlement = match outcome {
-                        DeliveryOutcome::Delivered { detail } => {
-                            done(&work, Some(&plan), at, Outcome::Delivered, detail)
-                        }
-                        DeliveryOutcome::Fatal { reason } => {
-                            done(&work, Some(&plan), at, Outcome::Failed, Some(reason))
-                        }
-                        DeliveryOutcome::Retryable { reason, .. }
-                            if work.attempt >= config.max_attempts =>
-                        {
-                            done(
-                                &work,
-                                Some(&plan),
-                                at,
-                                Outcome::Failed,
-                                Some(format!(
-                                    "{reason} (gave up after {} attempts)",
-                                    work.attempt
-                                )),
-                            )
-                        }
-                        DeliveryOutcome::Retryable {
-                            reason,
-                            retry_after,
-                        } => {
-                            let wait = sluice_channels::backoff(
-                                work.attempt,
-                                config.retry_base,
-                                config.retry_max,
-                            )
-                            .max(retry_after.unwrap_or_default());
-                            Settlement::Retry {
-                                work_id: work.id,
-                                attempt: work.attempt,
-                                at: at + wait,
-                                reason,
-                            }
-                        }
-                    };
-                    (settlement, Some(guard))
                 }
             }
-        })
-        .buffer_unordered(config.concurrency.max(1))
-        .collect()
-        .await;
-    let (settlements, guards): (Vec<Settlement>, Vec<Option<InFlight>>) =
-        outcomes.into_iter().unzip();
-    let settled_at = engine.clock.now();
-    let held = blocking(&engine.store, move |s| s.settle(&settlements, settled_at)).await?;
-    let lost = held.iter().filter(|h| !**h).count();
-    if lost > 0 {
-        tracing::warn!(lost, "settlements whose lease was lost were not recorded");
+        }
+        settlements.extend(futures_util::future::join_all(sending).await);
+        let settled_at = engine.clock.now();
+        let held = blocking(&engine.store, move |s| s.settle(&settlements, settled_at)).await?;
+        let lost = held.iter().filter(|h| !**h).count();
+        if lost > 0 {
+            tracing::warn!(lost, "settlements whose lease was lost were not recorded");
+        }
+        // Only now, with every outcome of the chunk written, may a waiting brake return.
+        drop(guards);
     }
-    // Only now, with every outcome written, may a waiting brake return.
-    drop(guards);
     Ok(())
+}
+
+/// Hands one message to its channel and turns the outcome into the row's settlement.
+async fn send_one(engine: &Engine, ready: Ready) -> Settlement {
+    let Ready {
+        work,
+        message,
+        plan,
+    } = ready;
+    let config = &engine.config;
+    if let Some(limiter) = &plan.limiter {
+        limiter.acquire().await;
+    }
+    let outcome = plan.channel.deliver(&message).await;
+    let at = engine.clock.now();
+    match outcome {
+        DeliveryOutcome::Delivered { detail } => {
+            done(&work, Some(&plan), at, Outcome::Delivered, detail)
+        }
+        DeliveryOutcome::Fatal { reason } => {
+            done(&work, Some(&plan), at, Outcome::Failed, Some(reason))
+        }
+        DeliveryOutcome::Retryable { reason, .. } if work.attempt >= config.max_attempts => done(
+            &work,
+            Some(&plan),
+            at,
+            Outcome::Failed,
+            Some(format!(
+                "{reason} (gave up after {} attempts)",
+                work.attempt
+            )),
+        ),
+        DeliveryOutcome::Retryable {
+            reason,
+            retry_after,
+        } => {
+            let wait = sluice_channels::backoff(work.attempt, config.retry_base, config.retry_max)
+                .max(retry_after.unwrap_or_default());
+            Settlement::Retry {
+                work_id: work.id,
+                attempt: work.attempt,
+                at: at + wait,
+                reason,
+            }
+        }
+    }
 }
