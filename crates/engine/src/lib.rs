@@ -5,6 +5,7 @@
 //! B1 inside the process.
 
 mod brakes;
+mod journey;
 mod notify;
 mod send;
 
@@ -18,7 +19,12 @@ use tokio::sync::Notify;
 pub use brakes::{BrakeSubject, Brakes, InFlight};
 
 /// The kinds of work this engine carries out.
-const KINDS: &[WorkKind] = &[WorkKind::Occurrence, WorkKind::Send, WorkKind::Trigger];
+const KINDS: &[WorkKind] = &[
+    WorkKind::Occurrence,
+    WorkKind::Send,
+    WorkKind::Trigger,
+    WorkKind::JourneyStep,
+];
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -147,6 +153,9 @@ impl Engine {
         })
         .await?;
         let n = claimed.len();
+        let (steps, claimed): (Vec<DueWork>, Vec<DueWork>) = claimed
+            .into_iter()
+            .partition(|w| w.kind == WorkKind::JourneyStep);
         let (occurrences, sends): (Vec<DueWork>, Vec<DueWork>) = claimed
             .into_iter()
             .partition(|w| w.kind == WorkKind::Occurrence);
@@ -158,6 +167,9 @@ impl Engine {
         }
         if !sends.is_empty() {
             send::deliver(self, sends).await?;
+        }
+        if !steps.is_empty() {
+            journey::step(self, steps).await?;
         }
         // Forwarding is not counted as work: an unreachable webhook must not keep the loop busy.
         self.forwarder.forward(self).await?;

@@ -23,12 +23,12 @@ pub(crate) struct Senders {
 }
 
 /// A channel ready to deliver, and the rate limit it keeps.
-type BuiltChannel = (Arc<dyn Channel>, Option<Arc<RateLimiter>>);
+pub(crate) type BuiltChannel = (Arc<dyn Channel>, Option<Arc<RateLimiter>>);
 
 #[derive(Clone)]
-struct Template {
-    subject: Option<CompiledTemplate>,
-    body: CompiledTemplate,
+pub(crate) struct Template {
+    pub(crate) subject: Option<CompiledTemplate>,
+    pub(crate) body: CompiledTemplate,
 }
 
 /// What one message needs, loaded once per batch.
@@ -111,67 +111,12 @@ async fn plan(
     let Some(channel) = channel else {
         return Ok(None);
     };
-    let built = {
-        let mut cache = engine
-            .senders
-            .channels
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        match cache.get(&channel.id) {
-            Some((at, (built, limiter))) if *at == channel.updated_at => {
-                Some((Arc::clone(built), limiter.clone()))
-            }
-            _ => match sluice_channels::build(channel.channel_type, &channel.config) {
-                Ok(built) => {
-                    let limiter = channel
-                        .rate_limit_per_second
-                        .map(|r| Arc::new(RateLimiter::new(Some(r))));
-                    cache.insert(
-                        channel.id.clone(),
-                        (channel.updated_at, (Arc::clone(&built), limiter.clone())),
-                    );
-                    Some((built, limiter))
-                }
-                Err(e) => {
-                    tracing::error!(channel = %channel.id, error = %e, "channel cannot be built");
-                    None
-                }
-            },
-        }
-    };
-    let Some((built, limiter)) = built else {
+    let Some((built, limiter)) = built_channel(engine, &channel) else {
         return Ok(None);
     };
     let template = match template {
         None => Err(format!("template {template_id} no longer exists")),
-        Some(t) => {
-            let mut cache = engine
-                .senders
-                .templates
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            match cache.get(&t.id) {
-                Some((at, compiled)) if *at == t.updated_at => Ok(compiled.clone()),
-                _ => {
-                    let compiled = t
-                        .subject
-                        .as_deref()
-                        .map(CompiledTemplate::compile)
-                        .transpose()
-                        .and_then(|subject| {
-                            Ok(Template {
-                                subject,
-                                body: CompiledTemplate::compile(&t.body)?,
-                            })
-                        })
-                        .map_err(|e| format!("template {}: {e}", t.id));
-                    if let Ok(compiled) = &compiled {
-                        cache.insert(t.id.clone(), (t.updated_at, compiled.clone()));
-                    }
-                    compiled
-                }
-            }
-        }
+        Some(t) => compiled_template(engine, &t),
     };
     Ok(Some(Plan {
         campaign,
@@ -410,4 +355,69 @@ async fn send_one(engine: &Engine, ready: Ready) -> Settlement {
             }
         }
     }
+}
+
+/// The channel ready to deliver (built once per version of its settings), or `None` when its
+/// stored settings cannot make one (logged).
+pub(crate) fn built_channel(
+    engine: &Engine,
+    channel: &sluice_store::Channel,
+) -> Option<BuiltChannel> {
+    let mut cache = engine
+        .senders
+        .channels
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some((at, (built, limiter))) = cache.get(&channel.id)
+        && *at == channel.updated_at
+    {
+        return Some((Arc::clone(built), limiter.clone()));
+    }
+    match sluice_channels::build(channel.channel_type, &channel.config) {
+        Ok(built) => {
+            let limiter = channel
+                .rate_limit_per_second
+                .map(|r| Arc::new(RateLimiter::new(Some(r))));
+            cache.insert(
+                channel.id.clone(),
+                (channel.updated_at, (Arc::clone(&built), limiter.clone())),
+            );
+            Some((built, limiter))
+        }
+        Err(e) => {
+            tracing::error!(channel = %channel.id, error = %e, "channel cannot be built");
+            None
+        }
+    }
+}
+
+/// The template compiled (once per version of its text), or why it cannot be.
+pub(crate) fn compiled_template(
+    engine: &Engine,
+    t: &sluice_store::Template,
+) -> Result<Template, String> {
+    let mut cache = engine
+        .senders
+        .templates
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some((at, compiled)) = cache.get(&t.id)
+        && *at == t.updated_at
+    {
+        return Ok(compiled.clone());
+    }
+    let compiled = t
+        .subject
+        .as_deref()
+        .map(CompiledTemplate::compile)
+        .transpose()
+        .and_then(|subject| {
+            Ok(Template {
+                subject,
+                body: CompiledTemplate::compile(&t.body)?,
+            })
+        })
+        .map_err(|e| format!("template {}: {e}", t.id))?;
+    cache.insert(t.id.clone(), (t.updated_at, compiled.clone()));
+    Ok(compiled)
 }

@@ -12,6 +12,7 @@ mod journeys;
 mod profiles;
 mod results;
 mod schema;
+mod steps;
 mod tokens;
 mod work;
 

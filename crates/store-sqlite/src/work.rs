@@ -5,7 +5,8 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 use sluice_core::campaign::CampaignStatus;
 use sluice_core::schedule::Schedule;
 use sluice_store::{
-    ActionRecord, DueWork, OccurrenceStart, Settlement, StoreError, WorkKind, WorkStore,
+    ActionRecord, DueWork, EnrollmentInfo, EnrollmentState, OccurrenceStart, Settlement,
+    StoreError, WorkKind, WorkStore,
 };
 
 use crate::convert::{json, ms, parsed, to_json, ts};
@@ -35,7 +36,7 @@ fn due_work(r: &Row<'_>) -> rusqlite::Result<DueWork> {
     })
 }
 
-fn insert_action(
+pub(crate) fn insert_action(
     tx: &Transaction<'_>,
     work: (&Option<String>, &Option<String>),
     record: &ActionRecord,
@@ -166,6 +167,19 @@ impl WorkStore for SqliteStore {
         })
     }
 
+    fn enrollment(&self, id: i64) -> Result<Option<EnrollmentInfo>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached("SELECT state, deadline FROM enrollments WHERE id = ?1")?
+                .query_row([id], |r| {
+                    Ok(EnrollmentInfo {
+                        state: parsed(0, &r.get::<_, String>(0)?, EnrollmentState::parse)?,
+                        deadline: ts(r.get(1)?),
+                    })
+                })
+                .optional()
+        })
+    }
+
     fn release_claims(&self) -> Result<u64, StoreError> {
         self.write(|tx| {
             let n = tx
@@ -196,7 +210,12 @@ impl WorkStore for SqliteStore {
             let mut held = Vec::with_capacity(settlements.len());
             let mut occurrences = Vec::new();
             for settlement in settlements {
+                if let Settlement::Advance(advance) = settlement {
+                    held.push(crate::steps::advance(tx, advance, now)?);
+                    continue;
+                }
                 let fenced = match settlement {
+                    Settlement::Advance(_) => None,
                     Settlement::Done {
                         work_id, attempt, ..
                     } => fenced_update(

@@ -4,7 +4,7 @@
 
 use jiff::Timestamp;
 
-use crate::{ActionRecord, StoreError};
+use crate::{ActionRecord, EnrollmentState, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WorkKind {
@@ -86,6 +86,51 @@ pub enum Settlement {
         attempt: u32,
         record: Option<ActionRecord>,
     },
+    /// A journey step done: what it recorded and changed, and where the enrollment goes next.
+    Advance(Box<Advance>),
+}
+
+/// The outcome of one journey step for one enrollment.
+#[derive(Debug, Clone)]
+pub struct Advance {
+    pub work_id: i64,
+    pub attempt: u32,
+    pub enrollment_id: i64,
+    pub journey_id: String,
+    pub version: u32,
+    pub profile_id: String,
+    /// Action records; the first carries `idempotency_key` (the message it records).
+    pub records: Vec<ActionRecord>,
+    pub idempotency_key: Option<String>,
+    /// Attributes `update_profile` nodes set, merged into the profile in order.
+    pub updates: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// Journeys `remove_from_journey` nodes take the profile out of (J9).
+    pub removals: Vec<String>,
+    pub next: Next,
+}
+
+/// Where an enrollment goes after a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// Step again at `node_id` when `due_at` comes; `resume` means the node itself is done (a
+    /// wait that is over) and the walk goes on at its way on.
+    At {
+        node_id: String,
+        due_at: Timestamp,
+        resume: bool,
+    },
+    /// The walk ended: the enrollment leaves with this state.
+    Leave {
+        node_id: Option<String>,
+        state: EnrollmentState,
+    },
+}
+
+/// What a journey step needs to know about its enrollment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollmentInfo {
+    pub state: EnrollmentState,
+    pub deadline: Timestamp,
 }
 
 impl Settlement {
@@ -94,6 +139,7 @@ impl Settlement {
             Self::Done { work_id, .. }
             | Self::Retry { work_id, .. }
             | Self::Cancelled { work_id, .. } => *work_id,
+            Self::Advance(a) => a.work_id,
         }
     }
 }
@@ -120,6 +166,8 @@ pub trait WorkStore {
     /// Puts every claimed row back to pending (its attempt kept). For a store only one engine
     /// uses, at that engine's start: whatever was claimed belonged to a process that died.
     fn release_claims(&self) -> Result<u64, StoreError>;
+    /// The state and deadline of an enrollment.
+    fn enrollment(&self, id: i64) -> Result<Option<EnrollmentInfo>, StoreError>;
     /// When the earliest pending row is due, for the engine to sleep until then.
     fn next_due(&self) -> Result<Option<Timestamp>, StoreError>;
     /// Settles claimed rows in one transaction; for each, whether its lease still held (a

@@ -12,6 +12,7 @@ pub mod lifecycle;
 #[cfg(test)]
 mod tests;
 mod version;
+pub mod walk;
 
 pub use definition::{DEFAULT_TIMEOUT, Entry, JourneyDefinition, Node, Reentry, References};
 pub use lifecycle::{JourneyAction, JourneyEffect, JourneyTransition};

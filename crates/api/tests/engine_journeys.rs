@@ -1,0 +1,296 @@
+//! Journeys run by the engine, end to end: event entry, message through a real webhook
+//! receiver, wait on the test clock, condition, profile update, end (J2, J8 timeout), and the
+//! brakes: close lets people finish (J3), stop halts them at once (J4).
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use common::{Options, TestApp, id_of, spawn_with};
+use serde_json::{Value, json};
+
+#[derive(Clone, Default)]
+struct Receiver(Arc<Mutex<Vec<Value>>>);
+
+impl Receiver {
+    async fn start() -> (Self, String) {
+        let receiver = Self::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let app = axum::Router::new()
+            .route(
+                "/hook",
+                axum::routing::post(
+                    |State(r): State<Receiver>, body: axum::Json<Value>| async move {
+                        r.0.lock().unwrap().push(body.0);
+                        "ok"
+                    },
+                ),
+            )
+            .with_state(receiver.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (receiver, url)
+    }
+
+    fn bodies(&self) -> Vec<Value> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    for _ in 0..200 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// welcome (message) → pause (wait P1D) → check (plan = vip) → tag (update) → done.
+async fn onboarding(app: &TestApp, url: &str, timeout: &str) -> String {
+    let channel = app
+        .post(
+            "/api/v1/channels",
+            json!({"name": "hook", "type": "webhook", "config": {"url": url}}),
+        )
+        .await;
+    let template = app
+        .post("/api/v1/templates", json!({"name": "w", "channel_type": "webhook", "body": "Welcome {{ profile.first_name }} to {{ journey.name }}"}))
+        .await;
+    let (channel, template) = (id_of(channel.expect(201)), id_of(template.expect(201)));
+    let journey = app
+        .post(
+            "/api/v1/journeys",
+            json!({
+                "name": "onboarding", "entry": {"type": "event", "event": "signed_up"}, "timeout": timeout,
+                "start": "welcome",
+                "nodes": [
+                    {"id": "welcome", "type": "message", "channel_id": channel, "template_id": template, "next": "pause"},
+                    {"id": "pause", "type": "wait", "duration": "P1D", "next": "check"},
+                    {"id": "check", "type": "condition", "rule": {"attr": "plan", "op": "eq", "value": "vip"},
+                     "then": "tag", "else": "done"},
+                    {"id": "tag", "type": "update_profile", "set": {"onboarded": true}, "next": "done"},
+                    {"id": "done", "type": "end"}
+                ]
+            }),
+        )
+        .await;
+    let id = id_of(journey.expect(201));
+    app.post_empty(&format!("/api/v1/journeys/{id}/versions/1/publish"))
+        .await
+        .expect(200);
+    app.put_profile("ann", json!({"first_name": "Ann", "plan": "vip"}))
+        .await;
+    app.put_profile("bob", json!({"first_name": "Bob", "plan": "free"}))
+        .await;
+    app.post("/api/v1/events", json!([{"profile_id": "ann", "name": "signed_up"}, {"profile_id": "bob", "name": "signed_up"}]))
+        .await
+        .expect(202);
+    id
+}
+
+async fn states(app: &TestApp, id: &str) -> Vec<(String, String, String)> {
+    let page = app
+        .get(&format!("/api/v1/journeys/{id}/versions/1/profiles"))
+        .await;
+    let mut rows: Vec<(String, String, String)> = page.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["profile_id"].as_str().unwrap().to_owned(),
+                e["state"].as_str().unwrap().to_owned(),
+                e["node_id"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+fn row(p: &str, s: &str, n: &str) -> (String, String, String) {
+    (p.into(), s.into(), n.into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profiles_walk_message_wait_condition_and_update() {
+    let app = spawn_with(Options {
+        engine: true,
+        ..Options::default()
+    })
+    .await;
+    let (receiver, url) = Receiver::start().await;
+    let id = onboarding(&app, &url, "P91D").await;
+
+    wait_for("the welcome messages", async || {
+        receiver.bodies().len() == 2
+    })
+    .await;
+    let ann = receiver
+        .bodies()
+        .into_iter()
+        .find(|b| b["profile_id"] == "ann")
+        .unwrap();
+    assert_eq!(ann["journey_id"], id.as_str());
+    assert_eq!(ann["node_id"], "welcome");
+    assert_eq!(ann["version"], 1);
+    assert_eq!(ann["body"], "Welcome Ann to onboarding");
+    wait_for("both waiting", async || {
+        states(&app, &id).await == [row("ann", "active", "pause"), row("bob", "active", "pause")]
+    })
+    .await;
+
+    // Nothing moves before the wait is over.
+    app.advance("PT23H").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        states(&app, &id).await,
+        [row("ann", "active", "pause"), row("bob", "active", "pause")]
+    );
+
+    app.advance("PT1H").await;
+    wait_for("both done", async || {
+        states(&app, &id).await
+            == [
+                row("ann", "completed", "done"),
+                row("bob", "completed", "done"),
+            ]
+    })
+    .await;
+    let ann = app.get("/api/v1/profiles/ann").await;
+    assert_eq!(
+        ann.expect(200)["attributes"]["onboarded"],
+        true,
+        "the vip branch updated ann"
+    );
+    let bob = app.get("/api/v1/profiles/bob").await;
+    assert!(
+        bob.expect(200)["attributes"].get("onboarded").is_none(),
+        "bob took the else branch"
+    );
+    let results = app
+        .get(&format!("/api/v1/journeys/{id}/versions/1/results"))
+        .await;
+    let results = results.expect(200);
+    assert_eq!(
+        (results["entered"].as_u64(), results["completed"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(results["delivered"], 2);
+    assert_eq!(results["per_node"]["welcome"]["sent"], 2);
+    assert_eq!(receiver.bodies().len(), 2, "each message once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_global_timeout_takes_people_out_while_they_wait() {
+    let app = spawn_with(Options {
+        engine: true,
+        ..Options::default()
+    })
+    .await;
+    let (receiver, url) = Receiver::start().await;
+    let id = onboarding(&app, &url, "PT12H").await;
+    wait_for("the welcome messages", async || {
+        receiver.bodies().len() == 2
+    })
+    .await;
+    app.advance("PT12H").await;
+    wait_for("the timeout", async || {
+        states(&app, &id).await
+            == [
+                row("ann", "timed_out", "pause"),
+                row("bob", "timed_out", "pause"),
+            ]
+    })
+    .await;
+    let results = app
+        .get(&format!("/api/v1/journeys/{id}/versions/1/results"))
+        .await;
+    assert_eq!(results.expect(200)["timed_out"], 2);
+    let ann = app.get("/api/v1/profiles/ann").await;
+    assert!(
+        ann.expect(200)["attributes"].get("onboarded").is_none(),
+        "no node ran after the timeout"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_lets_people_finish_and_stop_halts_them() {
+    let app = spawn_with(Options {
+        engine: true,
+        ..Options::default()
+    })
+    .await;
+    let (receiver, url) = Receiver::start().await;
+    let id = onboarding(&app, &url, "P91D").await;
+    wait_for("the welcome messages", async || {
+        receiver.bodies().len() == 2
+    })
+    .await;
+
+    // J3: closed, the two inside go on; a new event enters nobody; the last one out finishes it.
+    app.post_empty(&format!("/api/v1/journeys/{id}/versions/1/close"))
+        .await
+        .expect(200);
+    app.post(
+        "/api/v1/events",
+        json!({"profile_id": "cat", "name": "signed_up"}),
+    )
+    .await
+    .expect(202);
+    app.advance("P1D").await;
+    wait_for("finished", async || {
+        app.version_status(&id, 1).await == "finished"
+    })
+    .await;
+    assert_eq!(
+        states(&app, &id).await,
+        [
+            row("ann", "completed", "done"),
+            row("bob", "completed", "done")
+        ]
+    );
+    assert_eq!(
+        receiver.bodies().len(),
+        2,
+        "cat never entered a closed version"
+    );
+
+    // J4: a second journey is stopped while its people wait: nothing runs for them afterwards.
+    let dup = app
+        .post_empty(&format!("/api/v1/journeys/{id}/versions/1/duplicate"))
+        .await;
+    let second = id_of(dup.expect(201));
+    app.post_empty(&format!("/api/v1/journeys/{second}/versions/1/publish"))
+        .await
+        .expect(200);
+    app.post("/api/v1/events", json!([{"profile_id": "ann", "name": "signed_up"}, {"profile_id": "bob", "name": "signed_up"}]))
+        .await
+        .expect(202);
+    wait_for("the second welcome", async || receiver.bodies().len() == 4).await;
+    wait_for("both waiting", async || {
+        states(&app, &second).await
+            == [row("ann", "active", "pause"), row("bob", "active", "pause")]
+    })
+    .await;
+    let stopped = app
+        .post_empty(&format!("/api/v1/journeys/{second}/versions/1/stop"))
+        .await;
+    let summary = stopped.expect(200)["summary"].clone();
+    assert_eq!(summary["halted"], 2);
+    assert_eq!(summary["delivered"], 2);
+    app.advance("P2D").await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        states(&app, &second).await,
+        [
+            row("ann", "stopped", "pause"),
+            row("bob", "stopped", "pause")
+        ]
+    );
+    assert_eq!(receiver.bodies().len(), 4, "nothing was sent after stop");
+}
