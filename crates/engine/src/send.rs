@@ -146,9 +146,11 @@ async fn prepare(
     };
     let live = match work.kind {
         WorkKind::Trigger => plan.campaign.status == CampaignStatus::Live,
+        // C5: a stopped campaign plans no further occurrence, but the one in progress — whose
+        // sends these are — runs to its end.
         _ => matches!(
             plan.campaign.status,
-            CampaignStatus::Scheduled | CampaignStatus::Live
+            CampaignStatus::Scheduled | CampaignStatus::Live | CampaignStatus::Stopped
         ),
     };
     if !live {

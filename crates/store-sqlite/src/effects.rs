@@ -138,7 +138,22 @@ pub fn apply_campaign_effects(
     for effect in effects {
         match effect {
             CampaignEffect::ScheduleOccurrence { version, at } => {
-                schedule_occurrence(tx, campaign_id, *version, *at)?;
+                // C4: a new version activated at a fire time the old one already ran at
+                // starts at the next one; one fire time is never run twice.
+                let at = match last_run(tx, campaign_id)? {
+                    Some(last) if last >= *at => {
+                        match crate::campaigns::load(tx, campaign_id).map_err(backend)? {
+                            Some(c) => c
+                                .version(*version)
+                                .and_then(|v| v.content.schedule.next_after(last)),
+                            None => None,
+                        }
+                    }
+                    _ => Some(*at),
+                };
+                if let Some(at) = at {
+                    schedule_occurrence(tx, campaign_id, *version, at)?;
+                }
             }
             CampaignEffect::CancelPendingOccurrences => {
                 tx.execute(
@@ -351,5 +366,17 @@ pub fn last_enrollment(
         })
         .optional()
     })
+    .map_err(backend)
+}
+
+/// When the campaign's latest occurrence that started (or ran) was scheduled for.
+fn last_run(tx: &Transaction<'_>, campaign_id: &str) -> Result<Option<Timestamp>, StoreError> {
+    tx.query_row(
+        "SELECT MAX(scheduled_for) FROM occurrences WHERE campaign_id = ?1
+         AND state IN ('running', 'done', 'aborted')",
+        [campaign_id],
+        |r| r.get::<_, Option<i64>>(0),
+    )
+    .map(|m| m.map(crate::convert::ts))
     .map_err(backend)
 }

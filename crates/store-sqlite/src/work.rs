@@ -123,8 +123,10 @@ fn finish_occurrence_if_done(
         )
         .and_then(|mut s| s.query_row([campaign_id], |r| r.get(0)))
         .map_err(backend)?;
+    // Inbound campaigns are served while live: their occurrence only makes them live.
     let ends_now = campaign
         .live_version()
+        .filter(|v| !v.is_inbound())
         .is_some_and(|v| match v.content.schedule {
             Schedule::Immediate | Schedule::Once { .. } => true,
             Schedule::Recurring { .. } => !more_planned,
