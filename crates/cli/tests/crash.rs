@@ -1,0 +1,371 @@
+//! B4, durable execution: the real `sluice serve` is killed with SIGKILL in the middle of a
+//! send and started again on the same data dir. Nothing may be lost (every member's key reaches
+//! the receiver, the action log has exactly one `delivered` record per member) and nothing but
+//! the deliveries in flight at the kill may be repeated — each with the same key and payload.
+//!
+//! The receiver is a minimal HTTP/1.1 server written here (this crate has no server library):
+//! it records every request on arrival and answers 200 after ~20 ms.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::net::TcpListener as StdListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sluice");
+const TOKEN: &str = "test-admin";
+const MEMBERS: usize = 600;
+/// Deliveries the engine hands to channels at once (`EngineConfig::concurrency`): at most this
+/// many can be in flight when the process dies.
+const IN_FLIGHT_MAX: usize = 64;
+
+/// Every request the receiver got: (idempotency key, body), in arrival order; and how many it
+/// has answered.
+#[derive(Clone, Default)]
+struct Receiver {
+    seen: Arc<Mutex<Vec<(String, Value)>>>,
+    answered: Arc<Mutex<usize>>,
+}
+
+impl Receiver {
+    async fn start() -> (Self, String) {
+        let receiver = Self::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let r = receiver.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(r.clone().serve(stream));
+            }
+        });
+        (receiver, url)
+    }
+
+    /// One keep-alive connection: requests until the client closes it.
+    async fn serve(self, stream: tokio::net::TcpStream) {
+        let mut stream = BufReader::new(stream);
+        loop {
+            let (mut key, mut length, mut line) = (String::new(), 0, String::new());
+            if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
+                return;
+            }
+            loop {
+                line.clear();
+                if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                let Some((name, value)) = line.trim_end().split_once(':') else {
+                    break; // the empty line after the headers
+                };
+                match name.to_ascii_lowercase().as_str() {
+                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                    "idempotency-key" => key = value.trim().to_owned(),
+                    _ => {}
+                }
+            }
+            let mut body = vec![0; length];
+            if stream.read_exact(&mut body).await.is_err() {
+                return;
+            }
+            let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            self.seen.lock().unwrap().push((key, body));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+            if stream.get_mut().write_all(reply).await.is_err() {
+                return;
+            }
+            *self.answered.lock().unwrap() += 1;
+        }
+    }
+
+    fn total(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+
+    fn requests(&self) -> Vec<(String, Value)> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// A `sluice serve` process on a data dir; killed on drop.
+struct Server {
+    child: Child,
+    base: String,
+    log: std::path::PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    async fn start(data_dir: &Path, log: &Path) -> Self {
+        let port = StdListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let out = File::options().create(true).append(true).open(log).unwrap();
+        let mut cmd = Command::new(BIN);
+        for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("SLUICE_")) {
+            cmd.env_remove(name);
+        }
+        let child = cmd
+            .args(["serve", "--listen", &addr, "--data-dir"])
+            .arg(data_dir)
+            .env("SLUICE_ADMIN_TOKEN", TOKEN)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("starting sluice serve");
+        let mut server = Self {
+            child,
+            base: format!("http://{addr}"),
+            log: log.to_owned(),
+        };
+        let http = client();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = server.child.try_wait().unwrap() {
+                panic!("sluice serve exited with {status}:\n{}", server.log());
+            }
+            let health = http.get(format!("{}/healthz", server.base)).send().await;
+            if health.is_ok_and(|r| r.status() == 200) {
+                return server;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no /healthz in 60 s:\n{}",
+                server.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no shutdown, no flush, no settling of what is in flight.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = client().request(method.clone(), format!("{}{path}", self.base));
+        req = req.bearer_auth(TOKEN);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let r = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert!(status.is_success(), "{method} {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn create(&self, path: &str, body: Value) -> String {
+        self.post(path, body).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The campaign's action records with `outcome`, read page by page.
+    async fn actions(&self, id: &str, outcome: &str) -> Vec<Value> {
+        let mut all = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let path = format!(
+                "/api/v1/campaigns/{id}/results/actions?outcome={outcome}&limit=250{cursor}"
+            );
+            let page = self.get(&path).await;
+            all.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = format!("&cursor={next}"),
+                None => return all,
+            }
+        }
+    }
+
+    /// The same records as CSV rows (header left out).
+    async fn csv_rows(&self, id: &str, outcome: &str) -> Vec<String> {
+        let url = format!(
+            "{}/api/v1/campaigns/{id}/results/actions?outcome={outcome}",
+            self.base
+        );
+        let r = client()
+            .get(url)
+            .bearer_auth(TOKEN)
+            .header("accept", "text/csv")
+            .send();
+        let text = r.await.unwrap().text().await.unwrap();
+        text.lines().skip(1).map(str::to_owned).collect()
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// The payload without `sent_at` (the engine's clock at each attempt).
+fn content(body: &Value) -> Value {
+    let mut body = body.clone();
+    if let Some(fields) = body.as_object_mut() {
+        fields.remove("sent_at");
+    }
+    body
+}
+
+/// Sends to `MEMBERS` profiles, kills the server once the receiver has `kill_after` requests,
+/// restarts it and checks B4.
+async fn kill_and_restart(kill_after: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, log) = (dir.path().join("data"), dir.path().join("server.log"));
+    let (receiver, url) = Receiver::start().await;
+    let server = Server::start(&data, &log).await;
+
+    let channel = json!({"name": "hook", "type": "webhook", "config": {"url": url}});
+    let channel = server.create("/api/v1/channels", channel).await;
+    let template = json!({"name": "t", "channel_type": "webhook", "body": "Hi {{ profile.name }}"});
+    let template = server.create("/api/v1/templates", template).await;
+    let audience = json!({"name": "all", "rule": {"all": []}});
+    let audience = server.create("/api/v1/audiences", audience).await;
+    let mut csv = String::from("id,name\n");
+    for i in 0..MEMBERS {
+        csv.push_str(&format!("p{i},Person {i}\n"));
+    }
+    let import = client()
+        .post(format!("{}/api/v1/profiles/import", server.base))
+        .bearer_auth(TOKEN)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send();
+    let imported: Value = import.await.unwrap().json().await.unwrap();
+    assert_eq!(imported["imported"], MEMBERS, "{imported}");
+    let campaign = json!({"name": "launch", "channel_id": channel, "template_id": template,
+                          "audience_id": audience, "schedule": {"type": "immediate"}});
+    let id = server.create("/api/v1/campaigns", campaign).await;
+    server
+        .post(&format!("/api/v1/campaigns/{id}/activate"), json!({}))
+        .await;
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while receiver.total() < kill_after {
+        assert!(
+            Instant::now() < deadline,
+            "no {kill_after} requests:\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    server.kill();
+    let at_kill = receiver.total();
+    let in_flight = at_kill - *receiver.answered.lock().unwrap();
+    assert!(
+        at_kill < MEMBERS,
+        "the send was over before the kill ({at_kill} requests)"
+    );
+
+    let server = Server::start(&data, &log).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let campaign = server.get(&format!("/api/v1/campaigns/{id}")).await;
+        if campaign["status"] == "completed" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not completed: {campaign}\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let requests = receiver.requests();
+    let mut by_key: HashMap<&str, Vec<&Value>> = HashMap::new();
+    for (key, body) in &requests {
+        by_key.entry(key).or_default().push(body);
+    }
+    let what = format!("kill after {kill_after} (at {at_kill}, {in_flight} in flight)");
+    assert_eq!(by_key.len(), MEMBERS, "{what}: keys lost");
+    let profiles: HashSet<&Value> = by_key.values().map(|b| &b[0]["profile_id"]).collect();
+    assert_eq!(profiles.len(), MEMBERS, "{what}: one key per member");
+    for (key, bodies) in &by_key {
+        assert!(
+            bodies
+                .iter()
+                .all(|b| content(b) == content(bodies[0]) && b["idempotency_key"] == *key),
+            "{what}: a repeat of {key} differs: {bodies:?}"
+        );
+    }
+
+    let delivered = server.actions(&id, "delivered").await;
+    assert_eq!(delivered.len(), MEMBERS, "{what}: delivered records");
+    let recorded: HashSet<&Value> = delivered.iter().map(|a| &a["profile_id"]).collect();
+    assert_eq!(
+        recorded, profiles,
+        "{what}: one delivered record per member"
+    );
+    assert_eq!(
+        server.csv_rows(&id, "delivered").await.len(),
+        MEMBERS,
+        "{what}: CSV rows"
+    );
+    let results = server.get(&format!("/api/v1/campaigns/{id}/results")).await;
+    assert_eq!(results["delivered"], MEMBERS, "{what}: {results}");
+    assert_eq!(results["failed"], 0, "{what}: {results}");
+
+    let after: HashSet<&str> = requests[at_kill..]
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(
+        after.len(),
+        requests.len() - at_kill,
+        "{what}: a key sent twice after restart"
+    );
+    let repeats = requests.len() - MEMBERS;
+    eprintln!("{what}: {repeats} repeated");
+    assert!(
+        repeats <= IN_FLIGHT_MAX,
+        "{what}: {repeats} deliveries were repeated after the restart; only those in flight at \
+         the kill (at most {IN_FLIGHT_MAX}) should be"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_send_killed_early_resumes_without_loss_or_duplicates() {
+    kill_and_restart(50).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_send_killed_halfway_resumes_without_loss_or_duplicates() {
+    kill_and_restart(300).await;
+}
