@@ -1,6 +1,7 @@
 //! The routes of API.md, one module per noun; `router` assembles them with their OpenAPI paths.
 
 mod audiences;
+mod campaign_runs;
 mod campaigns;
 mod channels;
 mod events;
@@ -125,6 +126,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(channels::router())
         .merge(templates::router())
         .merge(campaigns::router())
+        .merge(campaign_runs::router())
         .merge(journeys::router())
         .merge(results::router())
         .merge(notifications::router())
