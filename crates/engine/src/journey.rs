@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use sluice_channels::{DeliveryOutcome, OutgoingMessage, SubjectKind};
+use sluice_channels::{OutgoingMessage, SubjectKind};
 use sluice_core::journey::walk::{Stop, walk};
 use sluice_core::journey::{Journey, JourneyVersionStatus, Node};
 use sluice_core::profile::Profile;
@@ -17,6 +17,7 @@ use sluice_store::{
 };
 
 use crate::brakes::{BrakeSubject, InFlight};
+use crate::send::Verdict;
 use crate::{Engine, blocking};
 
 /// Event counts of one profile, read from the store as a condition asks for them.
@@ -358,15 +359,9 @@ async fn message(
         "event": {},
         "journey": {"name": journey_name},
     });
-    let rendered = template
-        .subject
-        .as_ref()
-        .map(|s| s.render(&context))
-        .transpose()
-        .and_then(|subject| Ok((subject, template.body.render(&context)?)));
-    let (subject, body) = match rendered {
+    let (subject, body) = match template.render(&context) {
         Ok(r) => r,
-        Err(e) => return Ok(failed(format!("render: {e}"))),
+        Err(e) => return Ok(failed(e)),
     };
     let message = OutgoingMessage {
         idempotency_key: work
@@ -391,50 +386,19 @@ async fn message(
     if let Some(limiter) = &limiter {
         limiter.acquire().await;
     }
+    let outcome = built.deliver(&message).await;
     let at = engine.clock.now();
-    let config = &engine.config;
-    Ok(match built.deliver(&message).await {
-        DeliveryOutcome::Delivered { detail } => Sent::Recorded(record(
-            work,
-            &node,
-            Some(channel_id),
-            at,
-            Outcome::Delivered,
-            detail,
-        )),
-        DeliveryOutcome::Fatal { reason } => Sent::Recorded(record(
-            work,
-            &node,
-            Some(channel_id),
-            at,
-            Outcome::Failed,
-            Some(reason),
-        )),
-        DeliveryOutcome::Retryable { reason, .. } if work.attempt >= config.max_attempts => {
-            Sent::Recorded(record(
-                work,
-                &node,
-                Some(channel_id),
-                at,
-                Outcome::Failed,
-                Some(format!(
-                    "{reason} (gave up after {} attempts)",
-                    work.attempt
-                )),
-            ))
-        }
-        DeliveryOutcome::Retryable {
-            reason,
-            retry_after,
-        } => {
-            let wait = sluice_channels::backoff(work.attempt, config.retry_base, config.retry_max)
-                .max(retry_after.unwrap_or_default());
-            Sent::Retry(Settlement::Retry {
+    Ok(
+        match crate::send::verdict(engine, outcome, work.attempt, at) {
+            Verdict::Record(outcome, detail) => {
+                Sent::Recorded(record(work, &node, Some(channel_id), at, outcome, detail))
+            }
+            Verdict::Retry(at, reason) => Sent::Retry(Settlement::Retry {
                 work_id: work.id,
                 attempt: work.attempt,
-                at: at + wait,
+                at,
                 reason,
-            })
-        }
-    })
+            }),
+        },
+    )
 }

@@ -27,8 +27,58 @@ pub(crate) type BuiltChannel = (Arc<dyn Channel>, Option<Arc<RateLimiter>>);
 
 #[derive(Clone)]
 pub(crate) struct Template {
-    pub(crate) subject: Option<CompiledTemplate>,
-    pub(crate) body: CompiledTemplate,
+    subject: Option<CompiledTemplate>,
+    body: CompiledTemplate,
+}
+
+impl Template {
+    /// Subject and body rendered for one message, or why they cannot be.
+    pub(crate) fn render(
+        &self,
+        context: &serde_json::Value,
+    ) -> Result<(Option<String>, String), String> {
+        let subject = self.subject.as_ref().map(|s| s.render(context)).transpose();
+        subject
+            .and_then(|subject| Ok((subject, self.body.render(context)?)))
+            .map_err(|e| format!("render: {e}"))
+    }
+}
+
+/// What a channel's answer means for the row that carried the message.
+pub(crate) enum Verdict {
+    /// Record this outcome (with its detail) and be done with the message.
+    Record(Outcome, Option<String>),
+    /// Try again at this time.
+    Retry(Timestamp, String),
+}
+
+/// Delivered and fatal answers are recorded; a retryable one is tried again after its back-off
+/// (at least its `Retry-After`) until the attempts run out, then recorded as failed.
+pub(crate) fn verdict(
+    engine: &Engine,
+    outcome: DeliveryOutcome,
+    attempt: u32,
+    at: Timestamp,
+) -> Verdict {
+    let config = &engine.config;
+    match outcome {
+        DeliveryOutcome::Delivered { detail } => Verdict::Record(Outcome::Delivered, detail),
+        DeliveryOutcome::Fatal { reason } => Verdict::Record(Outcome::Failed, Some(reason)),
+        DeliveryOutcome::Retryable { reason, .. } if attempt >= config.max_attempts => {
+            Verdict::Record(
+                Outcome::Failed,
+                Some(format!("{reason} (gave up after {attempt} attempts)")),
+            )
+        }
+        DeliveryOutcome::Retryable {
+            reason,
+            retry_after,
+        } => {
+            let wait = sluice_channels::backoff(attempt, config.retry_base, config.retry_max)
+                .max(retry_after.unwrap_or_default());
+            Verdict::Retry(at + wait, reason)
+        }
+    }
 }
 
 /// What one message needs, loaded once per batch.
@@ -208,13 +258,7 @@ async fn prepare(
         "event": event,
         "campaign": {"name": plan.campaign.name},
     });
-    let rendered = template
-        .subject
-        .as_ref()
-        .map(|s| s.render(&context))
-        .transpose()
-        .and_then(|subject| Ok((subject, template.body.render(&context)?)));
-    let (subject, body) = match rendered {
+    let (subject, body) = match template.render(&context) {
         Ok(r) => r,
         Err(e) => {
             return Ok(Step::Decided(done(
@@ -222,7 +266,7 @@ async fn prepare(
                 Some(plan),
                 now,
                 Outcome::Failed,
-                Some(format!("render: {e}")),
+                Some(e),
             )));
         }
     };
@@ -320,42 +364,19 @@ async fn send_one(engine: &Engine, ready: Ready) -> Settlement {
         message,
         plan,
     } = ready;
-    let config = &engine.config;
     if let Some(limiter) = &plan.limiter {
         limiter.acquire().await;
     }
     let outcome = plan.channel.deliver(&message).await;
     let at = engine.clock.now();
-    match outcome {
-        DeliveryOutcome::Delivered { detail } => {
-            done(&work, Some(&plan), at, Outcome::Delivered, detail)
-        }
-        DeliveryOutcome::Fatal { reason } => {
-            done(&work, Some(&plan), at, Outcome::Failed, Some(reason))
-        }
-        DeliveryOutcome::Retryable { reason, .. } if work.attempt >= config.max_attempts => done(
-            &work,
-            Some(&plan),
+    match verdict(engine, outcome, work.attempt, at) {
+        Verdict::Record(outcome, detail) => done(&work, Some(&plan), at, outcome, detail),
+        Verdict::Retry(at, reason) => Settlement::Retry {
+            work_id: work.id,
+            attempt: work.attempt,
             at,
-            Outcome::Failed,
-            Some(format!(
-                "{reason} (gave up after {} attempts)",
-                work.attempt
-            )),
-        ),
-        DeliveryOutcome::Retryable {
             reason,
-            retry_after,
-        } => {
-            let wait = sluice_channels::backoff(work.attempt, config.retry_base, config.retry_max)
-                .max(retry_after.unwrap_or_default());
-            Settlement::Retry {
-                work_id: work.id,
-                attempt: work.attempt,
-                at: at + wait,
-                reason,
-            }
-        }
+        },
     }
 }
 
