@@ -162,44 +162,77 @@ async fn throughput(rows: usize) -> anyhow::Result<f64> {
     Ok(secs)
 }
 
-/// Milliseconds an abort takes with `rows` sends pending (a receiver that never answers in
-/// time keeps one batch in flight; the rest wait in the store).
-async fn abort_latency(rows: usize) -> anyhow::Result<f64> {
+/// Milliseconds each of `runs` aborts takes with `rows` sends pending: each run activates a
+/// new campaign to everyone, waits for its first delivery (the fan-out is planned, a receiver
+/// that answers slowly keeps a chunk in flight, the rest wait in the store) and aborts it.
+async fn abort_latencies(rows: usize, runs: usize) -> anyhow::Result<Vec<f64>> {
     let app = App::start(true).await?;
-    let (url, count) = receiver(Duration::from_millis(5)).await?;
+    let (url, count) = receiver(Duration::from_millis(50)).await?;
     app.import(rows).await?;
-    let id = app.campaign(&url).await?;
-    app.post(&format!("/api/v1/campaigns/{id}/activate"), json!({}))
-        .await?;
-    while count.load(Ordering::Relaxed) == 0 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
+    let mut latencies = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let id = app.campaign(&url).await?;
+        let before = count.load(Ordering::Relaxed);
+        app.post(&format!("/api/v1/campaigns/{id}/activate"), json!({}))
+            .await?;
+        while count.load(Ordering::Relaxed) == before {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let started = Instant::now();
+        let answer = app
+            .post(&format!("/api/v1/campaigns/{id}/abort"), json!({}))
+            .await?;
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        let cancelled = answer["summary"]["cancelled"].as_u64().unwrap_or_default() as usize;
+        anyhow::ensure!(
+            cancelled > rows / 2,
+            "the abort came too late to measure: only {cancelled} sends were still pending"
+        );
     }
-    let started = Instant::now();
-    app.post(&format!("/api/v1/campaigns/{id}/abort"), json!({}))
-        .await?;
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
     app.stop.cancel();
-    Ok(ms)
+    latencies.sort_by(f64::total_cmp);
+    Ok(latencies)
+}
+
+/// The value below which `q` of the sorted `values` lie (nearest rank).
+fn quantile(values: &[f64], q: f64) -> f64 {
+    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
+    values[rank - 1]
+}
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let rows: usize = std::env::var("SLUICE_BENCH_ROWS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100_000);
-    let secs = throughput(rows).await?;
-    let small = abort_latency(1_000).await?;
-    let large = abort_latency(rows).await?;
+    let rows = env("SLUICE_BENCH_ROWS", 100_000);
+    let runs = env("SLUICE_BENCH_ABORTS", 10);
+    let only = std::env::var("SLUICE_BENCH_ONLY").unwrap_or_default();
     println!("\ndelivery, {rows} profiles, webhook to a local receiver, fresh SQLite file\n");
     println!("| measure | value |");
     println!("|---------|------:|");
-    println!("| one-time campaign, activate → completed | {secs:.2} s |");
-    println!(
-        "| deliveries per second, end to end | {:.0} |",
-        rows as f64 / secs
-    );
-    println!("| abort with 1,000 sends planned | {small:.1} ms |");
-    println!("| abort with {rows} sends planned | {large:.1} ms |");
+    if only != "abort" {
+        let secs = throughput(rows).await?;
+        println!("| one-time campaign, activate → completed | {secs:.2} s |");
+        println!(
+            "| deliveries per second, end to end | {:.0} |",
+            rows as f64 / secs
+        );
+    }
+    if only != "throughput" {
+        for size in [1_000, rows] {
+            let l = abort_latencies(size, runs).await?;
+            println!(
+                "| abort with {size} sends pending, {runs} runs: p50 / p99 / max | {:.1} / {:.1} / {:.1} ms |",
+                quantile(&l, 0.5),
+                quantile(&l, 0.99),
+                l[l.len() - 1]
+            );
+        }
+    }
     Ok(())
 }

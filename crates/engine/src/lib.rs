@@ -26,6 +26,9 @@ const KINDS: &[WorkKind] = &[
     WorkKind::JourneyStep,
 ];
 
+/// Rows a brake ended that one tick cancels.
+const SWEEP_BATCH: u32 = 2_000;
+
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// Rows claimed at once.
@@ -145,6 +148,9 @@ impl Engine {
 
     /// Claims one batch of due work and carries it out; the number of rows handled.
     pub async fn tick(&self) -> Result<usize, StoreError> {
+        // Rows a brake ended are cancelled in small batches, so neither the brake nor the
+        // writers waiting behind this one hold the store for long.
+        let swept = blocking(&self.store, |s| s.sweep(SWEEP_BATCH)).await?;
         let now = self.clock.now();
         let lease_until = now + self.config.lease;
         let batch = self.config.batch;
@@ -152,7 +158,7 @@ impl Engine {
             s.claim_due(now, batch, lease_until, KINDS)
         })
         .await?;
-        let n = claimed.len();
+        let n = claimed.len() + swept as usize;
         let (steps, claimed): (Vec<DueWork>, Vec<DueWork>) = claimed
             .into_iter()
             .partition(|w| w.kind == WorkKind::JourneyStep);

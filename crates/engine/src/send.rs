@@ -205,16 +205,14 @@ async fn prepare(
     };
     if !live {
         let detail = format!("campaign {}", plan.campaign.status);
+        // An abort counted its sends out at once (the summary says how many); one record each
+        // would only repeat that, a million times over.
+        let aborted = plan.campaign.status == CampaignStatus::Aborted;
         return Ok(Step::Decided(Settlement::Cancelled {
             work_id: work.id,
             attempt: work.attempt,
-            record: Some(record(
-                &work,
-                Some(plan),
-                now,
-                Outcome::Cancelled,
-                Some(detail),
-            )),
+            record: (!aborted)
+                .then(|| record(&work, Some(plan), now, Outcome::Cancelled, Some(detail))),
         }));
     }
     let profile_id = work.profile_id.clone().unwrap_or_default();

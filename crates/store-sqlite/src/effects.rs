@@ -75,46 +75,29 @@ pub fn insert_notification(
     Ok(())
 }
 
-fn count(tx: &Transaction<'_>, sql: &str, p: impl rusqlite::Params) -> Result<u64, StoreError> {
-    tx.query_row(sql, p, |r| r.get(0)).map_err(backend)
-}
-
-/// Delivered, failed and skipped so far for a campaign or a journey version.
+/// Delivered, failed and skipped so far for a campaign or a journey version, from the tallies
+/// the action log keeps (constant time, however many actions there are).
 pub fn outcome_counts(
     tx: &Transaction<'_>,
     campaign: Option<&str>,
     journey: Option<(&str, u32)>,
 ) -> Result<Summary, StoreError> {
-    let mut summary = Summary::default();
-    let mut stmt = if let Some(id) = campaign {
-        let mut s = tx
-            .prepare_cached(
-                "SELECT outcome, COUNT(*) FROM actions WHERE campaign_id = ?1 GROUP BY outcome",
-            )
-            .map_err(backend)?;
-        let rows = s
-            .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))
-            .map_err(backend)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(backend)?
-    } else if let Some((id, v)) = journey {
-        let mut s = tx
-            .prepare_cached(
-                "SELECT outcome, COUNT(*) FROM actions WHERE journey_id = ?1 AND version = ?2
-                 GROUP BY outcome",
-            )
-            .map_err(backend)?;
-        let rows = s
-            .query_map(params![id, v], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?))
-            })
-            .map_err(backend)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(backend)?
-    } else {
-        Vec::new()
+    let (subject, version) = match (campaign, journey) {
+        (Some(id), _) => (format!("campaign:{id}"), 0),
+        (None, Some((id, v))) => (format!("journey:{id}"), v),
+        (None, None) => return Ok(Summary::default()),
     };
-    for (outcome, n) in stmt.drain(..) {
+    let mut summary = Summary::default();
+    let mut stmt = tx
+        .prepare_cached("SELECT outcome, n FROM tallies WHERE subject = ?1 AND version = ?2")
+        .map_err(backend)?;
+    let rows = stmt
+        .query_map(params![subject, version], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?))
+        })
+        .map_err(backend)?;
+    for row in rows {
+        let (outcome, n) = row.map_err(backend)?;
         match outcome.as_str() {
             "delivered" => summary.delivered = n,
             "failed" => summary.failed = n,
@@ -123,6 +106,21 @@ pub fn outcome_counts(
         }
     }
     Ok(summary)
+}
+
+/// Leaves the rows a brake ended to the sweeper (`WorkStore::sweep`).
+fn plan_sweep(
+    tx: &Transaction<'_>,
+    subject: (Option<&str>, Option<(&str, u32)>),
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let (campaign, journey) = subject;
+    tx.execute(
+        "INSERT INTO sweeps (campaign_id, journey_id, version, at) VALUES (?1, ?2, ?3, ?4)",
+        params![campaign, journey.map(|j| j.0), journey.map(|j| j.1), ms(at)],
+    )
+    .map_err(backend)?;
+    Ok(())
 }
 
 /// Carries out a campaign transition's effects; returns the summary when it was a brake.
@@ -186,18 +184,22 @@ pub fn apply_campaign_effects(
                     params![campaign_id, ms(ctx.now)],
                 )
                 .map_err(backend)?;
-                cancelled += count(
-                    tx,
-                    "SELECT COUNT(*) FROM due_work WHERE campaign_id = ?1 AND kind IN ('send', 'trigger')
-                     AND state IN ('pending', 'claimed')",
-                    [campaign_id],
-                )?;
+                // Constant time however many sends are planned: the counter says how many
+                // will not happen, and the rows themselves are swept afterwards (an aborted
+                // campaign's pending rows read as cancelled meanwhile, and are never sent).
+                cancelled += tx
+                    .query_row(
+                        "SELECT open_sends FROM campaigns WHERE id = ?1",
+                        [campaign_id],
+                        |r| r.get::<_, u64>(0),
+                    )
+                    .map_err(backend)?;
                 tx.execute(
-                    "UPDATE due_work SET state = 'cancelled'
-                     WHERE campaign_id = ?1 AND state IN ('pending', 'claimed')",
+                    "UPDATE campaigns SET open_sends = 0 WHERE id = ?1",
                     [campaign_id],
                 )
                 .map_err(backend)?;
+                plan_sweep(tx, (Some(campaign_id), None), ctx.now)?;
             }
             CampaignEffect::Notify(kind) => notify = Some(*kind),
         }
@@ -279,12 +281,7 @@ pub fn apply_journey_effects(
                 .map_err(backend)?;
             }
             JourneyEffect::FinishIfEmpty { version } => {
-                let inside = count(
-                    tx,
-                    "SELECT COUNT(*) FROM enrollments WHERE journey_id = ?1 AND version = ?2
-                     AND state = 'active'",
-                    params![journey_id, version],
-                )?;
+                let inside = inside(tx, journey_id, *version)?;
                 if inside == 0 && finish(*version) {
                     insert_audit(
                         tx,
@@ -314,25 +311,18 @@ pub fn apply_journey_effects(
                     params![journey_id, version],
                 )
                 .map_err(backend)?;
-                halted += tx
-                    .execute(
-                        "UPDATE enrollments SET state = 'stopped', left_at = ?3
-                         WHERE journey_id = ?1 AND version = ?2 AND state = 'active'",
-                        params![journey_id, version, ms(ctx.now)],
-                    )
-                    .map_err(backend)? as u64;
-                cancelled += count(
-                    tx,
-                    "SELECT COUNT(*) FROM due_work WHERE journey_id = ?1 AND version = ?2
-                     AND kind = 'journey_step' AND state IN ('pending', 'claimed')",
-                    params![journey_id, version],
-                )?;
+                // Constant time however many are inside: the counter says who is halted, each
+                // of them had exactly one step to come, and the sweeper marks the rows later
+                // (a stopped version's active enrollments read as stopped meanwhile).
+                let n = inside(tx, journey_id, *version)?;
                 tx.execute(
-                    "UPDATE due_work SET state = 'cancelled' WHERE journey_id = ?1 AND version = ?2
-                     AND state IN ('pending', 'claimed')",
+                    "UPDATE journey_versions SET inside = 0 WHERE journey_id = ?1 AND version = ?2",
                     params![journey_id, version],
                 )
                 .map_err(backend)?;
+                halted += n;
+                cancelled += n;
+                plan_sweep(tx, (None, Some((journey_id, *version))), ctx.now)?;
             }
             JourneyEffect::Notify { version, kind } => {
                 let mut s = outcome_counts(tx, None, Some((journey_id, *version)))?;
@@ -346,6 +336,53 @@ pub fn apply_journey_effects(
         }
     }
     Ok(summary)
+}
+
+/// Profiles inside a journey version (its counter).
+pub(crate) fn inside(
+    tx: &Transaction<'_>,
+    journey_id: &str,
+    version: u32,
+) -> Result<u64, StoreError> {
+    tx.prepare_cached("SELECT inside FROM journey_versions WHERE journey_id = ?1 AND version = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![journey_id, version], |r| r.get(0))
+                .optional()
+        })
+        .map(Option::unwrap_or_default)
+        .map_err(backend)
+}
+
+/// Moves a journey version's `inside` counter (a stopped version's stays at zero: the stop
+/// counted everybody out at once).
+pub(crate) fn move_inside(
+    tx: &Transaction<'_>,
+    journey_id: &str,
+    version: u32,
+    delta: i64,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "UPDATE journey_versions SET inside = MAX(inside + ?3, 0)
+         WHERE journey_id = ?1 AND version = ?2 AND status != 'stopped'",
+    )
+    .and_then(|mut s| s.execute(params![journey_id, version, delta]))
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// Moves a campaign's `open_sends` counter (an aborted campaign's stays at zero).
+pub(crate) fn move_open_sends(
+    tx: &Transaction<'_>,
+    campaign_id: &str,
+    delta: i64,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "UPDATE campaigns SET open_sends = MAX(open_sends + ?2, 0)
+         WHERE id = ?1 AND status != 'aborted'",
+    )
+    .and_then(|mut s| s.execute(params![campaign_id, delta]))
+    .map_err(backend)?;
+    Ok(())
 }
 
 /// The last enrollment of a profile in a version: when it entered, and when it left (`None`

@@ -244,13 +244,26 @@ impl JourneyStore for SqliteStore {
             .and_then(|c| c.parse().ok())
             .unwrap_or(0);
         let rows = self.read(|c| {
+            // A stopped version's enrollments are stopped, whether the sweeper reached them yet
+            // or not.
+            let stopped: bool = c
+                .prepare_cached(
+                    "SELECT status = 'stopped' FROM journey_versions WHERE journey_id = ?1 AND version = ?2",
+                )?
+                .query_row(params![journey_id, version], |r| r.get(0))
+                .optional()?
+                .unwrap_or(false);
             c.prepare_cached(
-                "SELECT id, profile_id, version, state, node_id, entered_at, left_at FROM enrollments
-                 WHERE journey_id = ?1 AND version = ?2 AND (?3 IS NULL OR state = ?3) AND id > ?4
+                "SELECT id, profile_id, version, IIF(state = 'active' AND ?6, 'stopped', state),
+                        node_id, entered_at, IFNULL(left_at, IIF(?6, (SELECT stopped_at FROM journey_versions
+                            WHERE journey_id = ?1 AND version = ?2), NULL))
+                 FROM enrollments
+                 WHERE journey_id = ?1 AND version = ?2
+                 AND (?3 IS NULL OR IIF(state = 'active' AND ?6, 'stopped', state) = ?3) AND id > ?4
                  ORDER BY id LIMIT ?5",
             )?
             .query_map(
-                params![journey_id, version, state.map(EnrollmentState::as_str), after, limit_plus_one(page)],
+                params![journey_id, version, state.map(EnrollmentState::as_str), after, limit_plus_one(page), stopped],
                 |r| {
                     Ok((r.get::<_, i64>(0)?, Enrollment {
                         profile_id: r.get(1)?,
@@ -300,6 +313,7 @@ impl JourneyStore for SqliteStore {
                 params![enrollment_id, now],
             )
             .map_err(backend)?;
+            crate::effects::move_inside(tx, journey_id, version, -1)?;
             // Each cancelled step is recorded, so the Results tab shows what will not happen.
             let cancelled = tx
                 .execute(

@@ -105,6 +105,7 @@ fn enter(
         return Ok(false);
     }
     let enrollment = tx.last_insert_rowid();
+    crate::effects::move_inside(tx, &e.journey_id, e.version, 1)?;
     tx.prepare_cached(
         "INSERT INTO due_work (kind, journey_id, version, enrollment_id, node_id, profile_id, due_at,
                                idempotency_key)
@@ -185,11 +186,20 @@ impl ProfileStore for SqliteStore {
     fn delete_profile(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
         self.write(|tx| {
             tx.execute("DELETE FROM events WHERE profile_id = ?1", [id]).map_err(backend)?;
-            tx.execute(
-                "UPDATE due_work SET state = 'cancelled' WHERE profile_id = ?1 AND state = 'pending'",
-                [id],
-            )
-            .map_err(backend)?;
+            let sends: Vec<String> = tx
+                .prepare_cached(
+                    "UPDATE due_work SET state = 'cancelled' WHERE profile_id = ?1 AND state = 'pending'
+                     RETURNING IIF(kind IN ('send', 'trigger'), campaign_id, NULL)",
+                )
+                .and_then(|mut s| {
+                    s.query_map([id], |r| r.get::<_, Option<String>>(0))?
+                        .filter_map(Result::transpose)
+                        .collect()
+                })
+                .map_err(backend)?;
+            for campaign_id in sends {
+                crate::effects::move_open_sends(tx, &campaign_id, -1)?;
+            }
             let inside: Vec<(String, u32)> = tx
                 .prepare_cached(
                     "UPDATE enrollments SET state = 'removed', left_at = ?2 WHERE profile_id = ?1
@@ -203,6 +213,7 @@ impl ProfileStore for SqliteStore {
             // J3: leaving a closed version as its last profile finishes it.
             let ctx = CommandContext { actor: "system (profile erased)".into(), reason: None, now };
             for (journey_id, version) in inside {
+                crate::effects::move_inside(tx, &journey_id, version, -1)?;
                 crate::journeys::finish_if_empty(tx, &ctx, &journey_id, version)?;
             }
             Ok(tx.execute("DELETE FROM profiles WHERE id = ?1", [id]).map_err(backend)? == 1)
@@ -386,4 +397,53 @@ pub(crate) fn for_each_member(
         }
     }
     Ok(())
+}
+
+/// One page of an audience scan: the members among the `limit` profiles after `after` (in id
+/// order), and the last id scanned (`None` when no profile is left). Event counts are loaded
+/// for the page's id range only, so each page costs the same however large the audience.
+pub(crate) fn members_page(
+    c: &Connection,
+    rule: &Rule,
+    now: Timestamp,
+    after: &str,
+    limit: u32,
+) -> rusqlite::Result<(Vec<String>, Option<String>)> {
+    let page: Vec<(String, String)> = c
+        .prepare_cached("SELECT id, attributes FROM profiles WHERE id > ?1 ORDER BY id LIMIT ?2")?
+        .query_map(params![after, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let Some(last) = page.last().map(|(id, _)| id.clone()) else {
+        return Ok((Vec::new(), None));
+    };
+    let mut counts: CountsByWindow = HashMap::new();
+    for (name, since) in rule.event_windows(now) {
+        let since_ms = since.map(ms);
+        let mut per_profile = HashMap::new();
+        let mut stmt = c.prepare_cached(
+            "SELECT profile_id, COUNT(*) FROM events WHERE profile_id > ?3 AND profile_id <= ?4
+             AND name = ?1 AND at >= ?2 GROUP BY profile_id",
+        )?;
+        let mut rows = stmt.query(params![name, since_ms.unwrap_or(i64::MIN), after, last])?;
+        while let Some(r) = rows.next()? {
+            per_profile.insert(r.get::<_, String>(0)?, r.get::<_, u64>(1)?);
+        }
+        counts.insert((name.to_owned(), since_ms), per_profile);
+    }
+    let mut members = Vec::new();
+    for (id, attributes) in page {
+        let attributes: Attributes = json(1, &attributes)?;
+        let events = PreloadedCounts {
+            counts: &counts,
+            profile_id: &id,
+        };
+        if rule.matches(&ProfileView {
+            attributes: &attributes,
+            events: &events,
+            now,
+        }) {
+            members.push(id);
+        }
+    }
+    Ok((members, Some(last)))
 }

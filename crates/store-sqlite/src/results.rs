@@ -65,9 +65,11 @@ fn compute(c: &Connection, subject: &Subject) -> rusqlite::Result<Results> {
     match subject {
         Subject::Campaign { .. } => {
             // A campaign's "people" are its planned sends: one per audience member per occurrence.
+            // An aborted campaign's rows still waiting for the sweeper are cancelled already.
             let mut stmt = c.prepare_cached(
-                "SELECT state, COUNT(*) FROM due_work WHERE campaign_id = ?1
-                 AND kind IN ('send', 'trigger') GROUP BY state",
+                "SELECT IIF(state IN ('pending', 'claimed') AND (SELECT status = 'aborted'
+                            FROM campaigns WHERE id = ?1), 'cancelled', state), COUNT(*)
+                 FROM due_work WHERE campaign_id = ?1 AND kind IN ('send', 'trigger') GROUP BY 1",
             )?;
             let mut rows = stmt.query([&id])?;
             while let Some(r) = rows.next()? {
@@ -83,8 +85,13 @@ fn compute(c: &Connection, subject: &Subject) -> rusqlite::Result<Results> {
             }
         }
         Subject::JourneyVersion { .. } | Subject::Journey { .. } => {
+            // A stopped version's enrollments and steps still waiting for the sweeper are
+            // stopped and cancelled already.
+            let stopped = "(SELECT status = 'stopped' FROM journey_versions v
+                            WHERE v.journey_id = enrollments.journey_id AND v.version = enrollments.version)";
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT state, COUNT(*) FROM enrollments WHERE {filter} GROUP BY state"
+                "SELECT IIF(state = 'active' AND {stopped}, 'stopped', state), COUNT(*)
+                 FROM enrollments WHERE {filter} GROUP BY 1"
             ))?;
             let mut rows = stmt.query(params![id, version])?;
             while let Some(r) = rows.next()? {
@@ -101,8 +108,11 @@ fn compute(c: &Connection, subject: &Subject) -> rusqlite::Result<Results> {
                 }
             }
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT node_id, state = 'cancelled', COUNT(*) FROM due_work WHERE {filter}
-                 AND kind = 'journey_step' AND node_id IS NOT NULL GROUP BY node_id, 2"
+                "SELECT node_id, state = 'cancelled' OR (state IN ('pending', 'claimed') AND {stopped}),
+                        COUNT(*)
+                 FROM due_work WHERE {filter} AND kind = 'journey_step' AND node_id IS NOT NULL
+                 GROUP BY node_id, 2",
+                stopped = stopped.replace("enrollments.", "due_work.")
             ))?;
             let mut rows = stmt.query(params![id, version])?;
             while let Some(r) = rows.next()? {

@@ -3,7 +3,8 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE tokens (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -203,7 +204,55 @@ CREATE TABLE notifications (
     summary TEXT NOT NULL,
     read INTEGER NOT NULL DEFAULT 0
 );
-"];
+",
+    r"
+-- Brakes answer in constant time: they read counters instead of counting rows, and leave the
+-- rows they end to a sweeper (`sweeps`) that cancels them in small batches afterwards.
+
+-- Sends of the campaign still to be made (pending or claimed) while it is not aborted.
+ALTER TABLE campaigns ADD COLUMN open_sends INTEGER NOT NULL DEFAULT 0;
+UPDATE campaigns SET open_sends = (
+    SELECT COUNT(*) FROM due_work WHERE campaign_id = campaigns.id
+    AND kind IN ('send', 'trigger') AND state IN ('pending', 'claimed'));
+-- Profiles inside the version while it is not stopped.
+ALTER TABLE journey_versions ADD COLUMN inside INTEGER NOT NULL DEFAULT 0;
+UPDATE journey_versions SET inside = (
+    SELECT COUNT(*) FROM enrollments e WHERE e.journey_id = journey_versions.journey_id
+    AND e.version = journey_versions.version AND e.state = 'active');
+
+-- Outcomes of the action log per campaign (version 0: a campaign's counts span its versions)
+-- or journey version, kept by a trigger so no insert path can forget them.
+CREATE TABLE tallies (
+    subject TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (subject, version, outcome)
+) WITHOUT ROWID;
+INSERT INTO tallies (subject, version, outcome, n)
+    SELECT IIF(campaign_id IS NOT NULL, 'campaign:' || campaign_id, 'journey:' || journey_id),
+           IIF(campaign_id IS NOT NULL, 0, version), outcome, COUNT(*)
+    FROM actions GROUP BY 1, 2, 3;
+CREATE TRIGGER actions_tally AFTER INSERT ON actions BEGIN
+    INSERT INTO tallies (subject, version, outcome, n)
+    VALUES (IIF(NEW.campaign_id IS NOT NULL, 'campaign:' || NEW.campaign_id,
+                'journey:' || NEW.journey_id),
+            IIF(NEW.campaign_id IS NOT NULL, 0, NEW.version), NEW.outcome, 1)
+    ON CONFLICT (subject, version, outcome) DO UPDATE SET n = n + 1;
+END;
+
+-- An aborted campaign or stopped journey version whose rows are still to be swept: its pending
+-- work cancelled, its enrollments marked stopped (as of `at`). Until then readers treat those
+-- rows as what the brake made them.
+CREATE TABLE sweeps (
+    id INTEGER PRIMARY KEY,
+    campaign_id TEXT,
+    journey_id TEXT,
+    version INTEGER,
+    at INTEGER NOT NULL
+);
+",
+];
 
 /// Brings the database up to the latest schema; each migration runs in its own transaction.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -104,6 +104,7 @@ pub(crate) fn advance(
                 params![a.enrollment_id, state.as_str(), ms(now), node_id],
             )
             .map_err(backend)?;
+            crate::effects::move_inside(tx, &a.journey_id, a.version, -1)?;
             // J3: the last one out of a closed version finishes it.
             journeys::finish_if_empty(tx, &ctx, &a.journey_id, a.version)?;
         }
@@ -160,6 +161,7 @@ fn remove(
         })
         .map_err(backend)?;
     for (enrollment, version, node_id) in inside {
+        crate::effects::move_inside(tx, journey_id, version, -1)?;
         tx.execute(
             "UPDATE due_work SET state = 'cancelled' WHERE enrollment_id = ?1 AND state IN ('pending', 'claimed')",
             [enrollment],

@@ -2,7 +2,6 @@
 
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
-use sluice_core::campaign::CampaignStatus;
 use sluice_core::schedule::Schedule;
 use sluice_store::{
     ActionRecord, DueWork, EnrollmentInfo, EnrollmentState, OccurrenceStart, Settlement,
@@ -86,7 +85,7 @@ fn fenced_update(
 
 /// C10: when an occurrence has no send left to do it is done, and with it a one-time campaign,
 /// or a recurring one that has no further occurrence planned.
-fn finish_occurrence_if_done(
+pub(crate) fn finish_occurrence_if_done(
     tx: &Transaction<'_>,
     campaign_id: &str,
     n: u32,
@@ -95,7 +94,7 @@ fn finish_occurrence_if_done(
     let open: bool = tx
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM due_work WHERE campaign_id = ?1 AND occurrence = ?2
-                            AND kind = 'send' AND state IN ('pending', 'claimed'))",
+                            AND kind IN ('send', 'occurrence') AND state IN ('pending', 'claimed'))",
         )
         .and_then(|mut s| s.query_row(params![campaign_id, n], |r| r.get(0)))
         .map_err(backend)?;
@@ -138,6 +137,9 @@ fn finish_occurrence_if_done(
     Ok(())
 }
 
+/// A planned sweep: its row id, the campaign or journey version, and when the brake was applied.
+type Sweep = (i64, Option<String>, Option<String>, Option<u32>, i64);
+
 impl WorkStore for SqliteStore {
     fn claim_due(
         &self,
@@ -171,14 +173,80 @@ impl WorkStore for SqliteStore {
 
     fn enrollment(&self, id: i64) -> Result<Option<EnrollmentInfo>, StoreError> {
         self.read(|c| {
-            c.prepare_cached("SELECT state, deadline FROM enrollments WHERE id = ?1")?
-                .query_row([id], |r| {
+            // A stopped version's enrollments are stopped, swept or not.
+            c.prepare_cached(
+                "SELECT IIF(e.state = 'active' AND v.status = 'stopped', 'stopped', e.state),
+                        e.deadline
+                 FROM enrollments e
+                 LEFT JOIN journey_versions v ON v.journey_id = e.journey_id AND v.version = e.version
+                 WHERE e.id = ?1",
+            )?
+            .query_row([id], |r| {
                     Ok(EnrollmentInfo {
                         state: parsed(0, &r.get::<_, String>(0)?, EnrollmentState::parse)?,
                         deadline: ts(r.get(1)?),
                     })
                 })
                 .optional()
+        })
+    }
+
+    fn sweep(&self, limit: u32) -> Result<u64, StoreError> {
+        let planned: bool = self.read(|c| {
+            c.prepare_cached("SELECT EXISTS (SELECT 1 FROM sweeps)")?
+                .query_row([], |r| r.get(0))
+        })?;
+        if !planned {
+            return Ok(0);
+        }
+        self.write(|tx| {
+            let sweep: Option<Sweep> = tx
+                .query_row(
+                    "SELECT id, campaign_id, journey_id, version, at FROM sweeps ORDER BY id LIMIT 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            let Some((id, campaign_id, journey_id, version, at)) = sweep else {
+                return Ok(0);
+            };
+            // Claimed rows are left to their worker: it finds the brake and cancels them.
+            let swept = match (campaign_id, journey_id, version) {
+                (Some(campaign_id), _, _) => tx
+                    .execute(
+                        "UPDATE due_work SET state = 'cancelled' WHERE id IN (
+                             SELECT id FROM due_work WHERE campaign_id = ?1 AND state = 'pending'
+                             LIMIT ?2)",
+                        params![campaign_id, limit],
+                    )
+                    .map_err(backend)?,
+                (None, Some(journey_id), Some(version)) => {
+                    let steps = tx
+                        .execute(
+                            "UPDATE due_work SET state = 'cancelled' WHERE id IN (
+                                 SELECT id FROM due_work WHERE journey_id = ?1 AND version = ?2
+                                 AND state = 'pending' LIMIT ?3)",
+                            params![journey_id, version, limit],
+                        )
+                        .map_err(backend)?;
+                    let enrollments = tx
+                        .execute(
+                            "UPDATE enrollments SET state = 'stopped', left_at = ?4 WHERE id IN (
+                                 SELECT id FROM enrollments WHERE journey_id = ?1 AND version = ?2
+                                 AND state = 'active' LIMIT ?3)",
+                            params![journey_id, version, limit, at],
+                        )
+                        .map_err(backend)?;
+                    steps.max(enrollments)
+                }
+                _ => 0,
+            };
+            if swept < limit as usize {
+                tx.execute("DELETE FROM sweeps WHERE id = ?1", [id])
+                    .map_err(backend)?;
+            }
+            Ok(swept as u64)
         })
     }
 
@@ -211,6 +279,7 @@ impl WorkStore for SqliteStore {
         self.write(|tx| {
             let mut held = Vec::with_capacity(settlements.len());
             let mut occurrences = Vec::new();
+            let mut closed: Vec<(String, i64)> = Vec::new();
             for settlement in settlements {
                 if let Settlement::Advance(advance) = settlement {
                     held.push(crate::steps::advance(tx, advance, now)?);
@@ -275,13 +344,26 @@ impl WorkStore for SqliteStore {
                     }
                     _ => {}
                 }
+                if matches!(settlement, Settlement::Retry { .. }) {
+                    continue;
+                }
+                if matches!(kind.as_str(), "send" | "trigger")
+                    && let Some(c) = &campaign_id
+                {
+                    match closed.iter_mut().find(|(id, _)| id == c) {
+                        Some((_, n)) => *n += 1,
+                        None => closed.push((c.clone(), 1)),
+                    }
+                }
                 if kind == "send"
-                    && !matches!(settlement, Settlement::Retry { .. })
                     && let (Some(c), Some(n)) = (campaign_id, occurrence)
                     && !occurrences.contains(&(c.clone(), n))
                 {
                     occurrences.push((c, n));
                 }
+            }
+            for (campaign_id, n) in closed {
+                crate::effects::move_open_sends(tx, &campaign_id, -n)?;
             }
             for (campaign_id, n) in occurrences {
                 finish_occurrence_if_done(tx, &campaign_id, n, now)?;
@@ -295,99 +377,6 @@ impl WorkStore for SqliteStore {
         work: &DueWork,
         now: Timestamp,
     ) -> Result<OccurrenceStart, StoreError> {
-        let campaign_id = work
-            .campaign_id
-            .clone()
-            .ok_or_else(|| StoreError::Corrupt("occurrence without campaign".into()))?;
-        let n = work
-            .occurrence
-            .ok_or_else(|| StoreError::Corrupt("occurrence without number".into()))?;
-        self.write(|tx| {
-            let took = tx
-                .execute(
-                    "UPDATE due_work SET state = 'done', lease_until = NULL
-                     WHERE id = ?1 AND attempt = ?2 AND state = 'claimed'",
-                    params![work.id, work.attempt],
-                )
-                .map_err(backend)?;
-            let state: Option<String> = tx
-                .query_row(
-                    "SELECT state FROM occurrences WHERE campaign_id = ?1 AND n = ?2",
-                    params![campaign_id, n],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(backend)?;
-            let campaign = crate::campaigns::load(tx, &campaign_id).map_err(backend)?;
-            let (Some(mut campaign), Some("pending"), 1) = (campaign, state.as_deref(), took) else {
-                return Ok(OccurrenceStart::Skipped);
-            };
-            if !matches!(campaign.status, CampaignStatus::Scheduled | CampaignStatus::Live) {
-                return Ok(OccurrenceStart::Skipped);
-            }
-            // The version this occurrence was planned for; C4 cancels pending occurrences of a
-            // superseded version, so it is the live one.
-            let Some(version) = campaign.version(work.version).cloned() else { return Ok(OccurrenceStart::Skipped) };
-            tx.execute(
-                "UPDATE occurrences SET state = 'running', started_at = ?3 WHERE campaign_id = ?1 AND n = ?2",
-                params![campaign_id, n, ms(now)],
-            )
-            .map_err(backend)?;
-            let mut sends = 0;
-            // Inbound campaigns are served while live, never sent: the occurrence only makes
-            // the campaign live.
-            if !version.is_inbound() {
-                let audience = match &version.content.audience_id {
-                    Some(id) => crate::catalog::audience_rule(tx, id).map_err(backend)?,
-                    None => None,
-                };
-                if let Some(rule) = audience {
-                    let mut insert = tx
-                        .prepare_cached(
-                            "INSERT OR IGNORE INTO due_work (kind, campaign_id, version, occurrence,
-                                                             profile_id, due_at, idempotency_key)
-                             VALUES ('send', ?1, ?2, ?3, ?4, ?5, ?6)",
-                        )
-                        .map_err(backend)?;
-                    let mut failure = None;
-                    crate::profiles::for_each_member(tx, &rule, now, &mut |profile_id| {
-                        if failure.is_some() {
-                            return;
-                        }
-                        let key = format!("send:{campaign_id}:{n}:{profile_id}");
-                        match insert.execute(params![campaign_id, version.version, n, profile_id, ms(now), key]) {
-                            Ok(k) => sends += k as u64,
-                            Err(e) => failure = Some(e),
-                        }
-                    })
-                    .map_err(backend)?;
-                    if let Some(e) = failure {
-                        return Err(backend(e));
-                    }
-                }
-            }
-            if campaign.status == CampaignStatus::Scheduled {
-                campaign.status = CampaignStatus::Live;
-                campaign.updated_at = now;
-                crate::campaigns::save(tx, &campaign, false)?;
-            }
-            let next = if campaign.status.is_final() {
-                None
-            } else {
-                let scheduled_for: i64 = tx
-                    .query_row(
-                        "SELECT scheduled_for FROM occurrences WHERE campaign_id = ?1 AND n = ?2",
-                        params![campaign_id, n],
-                        |r| r.get(0),
-                    )
-                    .map_err(backend)?;
-                version.content.schedule.next_after(ts(scheduled_for))
-            };
-            if let Some(at) = next {
-                crate::effects::schedule_occurrence(tx, &campaign_id, version.version, at)?;
-            }
-            finish_occurrence_if_done(tx, &campaign_id, n, now)?;
-            Ok(OccurrenceStart::Started { sends, next })
-        })
+        self.write(|tx| crate::fanout::plan_occurrence(tx, work, now))
     }
 }

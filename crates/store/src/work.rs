@@ -147,8 +147,14 @@ impl Settlement {
 /// What starting an occurrence did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OccurrenceStart {
-    /// Planned `sends` messages; the next occurrence (recurring) is scheduled for `next`.
-    Started { sends: u64, next: Option<Timestamp> },
+    /// Planned `sends` more messages, one page of the audience; `complete` once the whole
+    /// audience is planned (until then the occurrence's row is due again at once for the next
+    /// page). `next`: the following occurrence (recurring), scheduled by the first page.
+    Planned {
+        sends: u64,
+        next: Option<Timestamp>,
+        complete: bool,
+    },
     /// The campaign ended or the occurrence was cancelled meanwhile: nothing planned.
     Skipped,
 }
@@ -166,6 +172,11 @@ pub trait WorkStore {
     /// Puts every claimed row back to pending (its attempt kept). For a store only one engine
     /// uses, at that engine's start: whatever was claimed belonged to a process that died.
     fn release_claims(&self) -> Result<u64, StoreError>;
+    /// Cancels up to `limit` rows that a brake ended (an aborted campaign's pending sends, a
+    /// stopped journey version's steps and enrollments); the number of rows changed, 0 when
+    /// nothing is left to sweep. Brakes count these rows out at once and leave them here, so a
+    /// brake takes the same time with a million rows pending as with ten.
+    fn sweep(&self, limit: u32) -> Result<u64, StoreError>;
     /// The state and deadline of an enrollment.
     fn enrollment(&self, id: i64) -> Result<Option<EnrollmentInfo>, StoreError>;
     /// When the earliest pending row is due, for the engine to sleep until then.
@@ -174,8 +185,9 @@ pub trait WorkStore {
     /// settlement of a lost lease changes nothing). Finishing the last send of an occurrence
     /// finishes the occurrence, and a one-time campaign with it (C10).
     fn settle(&self, settlements: &[Settlement], now: Timestamp) -> Result<Vec<bool>, StoreError>;
-    /// Starts a claimed occurrence: reads the audience now and plans one send per member (C2),
-    /// schedules the next occurrence of a recurring campaign, settles the row.
+    /// Starts a claimed occurrence, or goes on with it: reads the next page of the audience and
+    /// plans one send per member (C2); the first page schedules the next occurrence of a
+    /// recurring campaign. The row is settled, or due again at once while pages remain.
     fn start_occurrence(
         &self,
         work: &DueWork,

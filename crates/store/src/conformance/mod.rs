@@ -23,6 +23,7 @@ pub mod profiles;
 pub mod results;
 mod support;
 pub mod tokens;
+pub mod work;
 
 use std::any::Any;
 
@@ -184,6 +185,12 @@ macro_rules! __conformance_checks {
             tokens {
                 tokens_create_lookup_and_count,
                 settings_put_overwrite_and_delete,
+            }
+            work {
+                claims_lease_and_settlements_are_fenced,
+                abort_counts_open_sends_and_leaves_rows_to_the_sweeper,
+                stop_reads_as_halted_before_the_sweep,
+                fan_out_plans_a_large_audience_page_by_page,
             }
         }
     };

@@ -1,0 +1,319 @@
+//! `WorkStore`: claims lease due rows, settlements are fenced by attempt, and brakes count
+//! their rows out at once and leave them to `sweep`, reading as braked until then.
+
+use serde_json::json;
+use sluice_core::journey::JourneyVersionStatus;
+
+use super::support::*;
+use sluice_core::profile::Event;
+
+use crate::{
+    ActionRecord, Audience, DueWork, EnrollmentState, ImportRow, OccurrenceStart, Outcome,
+    Settlement, Store, Summary, WorkKind,
+};
+
+const ALL: &[WorkKind] = &[
+    WorkKind::Occurrence,
+    WorkKind::Send,
+    WorkKind::Trigger,
+    WorkKind::JourneyStep,
+];
+
+fn claim(store: &dyn Store, at: i64, limit: u32) -> Vec<DueWork> {
+    store
+        .claim_due(later(at), limit, later(at + 60), ALL)
+        .expect("claim_due")
+}
+
+fn delivered(work: &DueWork) -> Settlement {
+    Settlement::Done {
+        work_id: work.id,
+        attempt: work.attempt,
+        record: Some(ActionRecord {
+            at: later(1),
+            profile_id: work.profile_id.clone().unwrap_or_default(),
+            version: work.version,
+            occurrence: work.occurrence,
+            node_id: None,
+            channel_id: Some("chn_1".into()),
+            action: "trigger".into(),
+            outcome: Outcome::Delivered,
+            detail: None,
+        }),
+        idempotency_key: work.idempotency_key.clone(),
+    }
+}
+
+/// Sweeps until nothing is left; the rows swept.
+fn sweep_all(store: &dyn Store) -> u64 {
+    let mut swept = 0;
+    for _ in 0..100 {
+        match store.sweep(1).expect("sweep") {
+            0 => return swept,
+            n => swept += n,
+        }
+    }
+    panic!("the sweep never ended");
+}
+
+/// A claim takes due rows only, once, with a new attempt; a settlement under a stale attempt
+/// is refused and changes nothing; a retry is due again at its time; `release_claims` puts
+/// claimed rows back.
+pub fn claims_lease_and_settlements_are_fenced(store: &dyn Store) {
+    insert_campaign(store, "cmp_api", schedule(json!({"type": "api"})));
+    activate(store, "cmp_api", &ctx("ann"));
+    for (p, key) in [("p1", "k1"), ("p2", "k2")] {
+        store
+            .enqueue_trigger(&trigger("cmp_api", p, key))
+            .expect("trigger");
+    }
+    let claimed = claim(store, 0, 10);
+    assert_eq!(claimed.len(), 2, "{claimed:?}");
+    assert!(
+        claimed
+            .iter()
+            .all(|w| w.kind == WorkKind::Trigger && w.attempt == 1)
+    );
+    assert!(
+        claim(store, 0, 10).is_empty(),
+        "a leased row is not claimed twice"
+    );
+
+    let stale = Settlement::Done {
+        work_id: claimed[0].id,
+        attempt: claimed[0].attempt + 1,
+        record: None,
+        idempotency_key: None,
+    };
+    let retry = Settlement::Retry {
+        work_id: claimed[1].id,
+        attempt: claimed[1].attempt,
+        at: later(30),
+        reason: "503".into(),
+    };
+    assert_eq!(
+        store.settle(&[stale, retry], later(1)).expect("settle"),
+        [false, true]
+    );
+    assert!(claim(store, 10, 10).is_empty(), "the retry is due at 30 s");
+    let again = claim(store, 30, 10);
+    assert_eq!(
+        again.iter().map(|w| (w.id, w.attempt)).collect::<Vec<_>>(),
+        [(claimed[1].id, 2)]
+    );
+    assert_eq!(store.release_claims().expect("release"), 2);
+    assert_eq!(claim(store, 30, 10).len(), 2);
+}
+
+/// B1 in constant time: an abort counts the sends still to be made (not those delivered, nor
+/// those of an erased profile) from its counter; until the sweeper reaches them the rows read
+/// as cancelled, are never claimed as work to send, and sweeping changes no count.
+pub fn abort_counts_open_sends_and_leaves_rows_to_the_sweeper(store: &dyn Store) {
+    insert_campaign(store, "cmp_api", schedule(json!({"type": "api"})));
+    activate(store, "cmp_api", &ctx("ann"));
+    for p in ["p1", "p2", "p3", "p4", "p5"] {
+        store
+            .enqueue_trigger(&trigger("cmp_api", p, &format!("trg:{p}")))
+            .expect("trigger");
+    }
+    let first = claim(store, 0, 2);
+    assert_eq!(first.len(), 2);
+    let retry = Settlement::Retry {
+        work_id: first[1].id,
+        attempt: first[1].attempt,
+        at: later(1),
+        reason: "429".into(),
+    };
+    store
+        .settle(&[delivered(&first[0]), retry], later(1))
+        .expect("settle");
+    let erased = ["p3", "p4", "p5"]
+        .into_iter()
+        .find(|p| !first.iter().any(|w| w.profile_id.as_deref() == Some(*p)))
+        .expect("one profile not claimed");
+    assert!(store.delete_profile(erased, later(2)).expect("erase"));
+
+    let applied = store
+        .apply_campaign("cmp_api", &ctx_at("bob", later(3)), &mut |c| {
+            Ok(c.abort(later(3))?)
+        })
+        .expect("abort");
+    let expected = Summary {
+        delivered: 1,
+        failed: 0,
+        skipped: 0,
+        cancelled: 3,
+        halted: None,
+    };
+    assert_eq!(applied.summary, Some(expected));
+    let counted = |store: &dyn Store| {
+        let r = store
+            .results(&campaign_subject("cmp_api"))
+            .expect("results");
+        (r.entered, r.active, r.completed, r.cancelled, r.delivered)
+    };
+    assert_eq!(counted(store), (5, 0, 1, 4, 1));
+    assert_eq!(
+        sweep_all(store),
+        3,
+        "the sweeper cancels the three open rows"
+    );
+    assert_eq!(counted(store), (5, 0, 1, 4, 1), "sweeping changes no count");
+    assert!(
+        claim(store, 60, 10).is_empty(),
+        "nothing of an aborted campaign is due"
+    );
+    assert_eq!(store.sweep(10).expect("sweep"), 0);
+}
+
+/// J4 in constant time: a stop halts everybody inside by its counter; until the sweeper
+/// reaches them their enrollments read as stopped (results, listings, the engine's view) and
+/// their steps as cancelled.
+pub fn stop_reads_as_halted_before_the_sweep(store: &dyn Store) {
+    live_journey(store, "jrn_a", json!({"mode": "always"}));
+    let three = ["p1", "p2", "p3"].map(|id| event(id, "signed_up", now()));
+    assert_eq!(record(store, &three, now()), 3);
+    let steps = claim(store, 0, 1);
+    let enrollment = steps[0].enrollment_id.expect("a step of an enrollment");
+    store.release_claims().expect("release");
+
+    let applied = stop(store, "jrn_a", 1, &ctx_at("bob", later(60)));
+    assert_eq!(
+        applied.summary.as_ref().map(|s| (s.cancelled, s.halted)),
+        Some((3, Some(3)))
+    );
+    assert_eq!(status(store, "jrn_a", 1), JourneyVersionStatus::Stopped);
+    let counted = |store: &dyn Store| {
+        let r = store
+            .results(&version_subject("jrn_a", 1))
+            .expect("results");
+        let cancelled: u64 = r.per_node.values().map(|c| c.cancelled).sum();
+        (r.entered, r.active, r.stopped, r.cancelled, cancelled)
+    };
+    assert_eq!(counted(store), (3, 0, 3, 3, 3));
+    assert!(enrollments(store, "jrn_a", 1, Some(EnrollmentState::Active)).is_empty());
+    let stopped = enrollments(store, "jrn_a", 1, Some(EnrollmentState::Stopped));
+    assert_eq!(stopped.len(), 3);
+    assert!(stopped.iter().all(|e| e.left_at == Some(later(60))));
+    assert_eq!(
+        store
+            .enrollment(enrollment)
+            .expect("enrollment")
+            .map(|e| e.state),
+        Some(EnrollmentState::Stopped)
+    );
+
+    assert!(sweep_all(store) >= 3);
+    assert_eq!(counted(store), (3, 0, 3, 3, 3), "sweeping changes no count");
+    let stopped = enrollments(store, "jrn_a", 1, Some(EnrollmentState::Stopped));
+    assert!(stopped.iter().all(|e| e.left_at == Some(later(60))));
+    assert!(claim(store, 120, 10).is_empty());
+}
+
+/// Claims the occurrence rows due at `at` and plans each once; what each call said.
+fn plan_due_occurrences(store: &dyn Store, at: i64) -> Vec<OccurrenceStart> {
+    store
+        .claim_due(later(at), 10, later(at + 60), &[WorkKind::Occurrence])
+        .expect("claim_due")
+        .iter()
+        .map(|w| {
+            store
+                .start_occurrence(w, later(at))
+                .expect("start_occurrence")
+        })
+        .collect()
+}
+
+/// C2 for a large audience: the fan-out may take several calls (pages), each leaving the
+/// occurrence due again; in the end every member has exactly one send, members found through
+/// event windows included. An abort between pages ends the planning: the abort counts what
+/// was planned, and no page follows.
+pub fn fan_out_plans_a_large_audience_page_by_page(store: &dyn Store) {
+    const PROFILES: usize = 25_000;
+    let rows: Vec<ImportRow> = (0..PROFILES)
+        .map(|i| ImportRow {
+            line: i as u64 + 2,
+            id: format!("p{i:05}"),
+            attributes: attrs(json!({"even": i % 2 == 0})),
+            consent: None,
+        })
+        .collect();
+    let mut batches = rows.chunks(5_000).map(|c| Ok(c.to_vec()));
+    assert_eq!(
+        store.import_profiles(&mut batches, now()).expect("import"),
+        Ok(PROFILES as u64)
+    );
+    let buyers: Vec<Event> = (1..PROFILES)
+        .step_by(1_000)
+        .map(|i| event(&format!("p{i:05}"), "purchase", now()))
+        .collect();
+    record(store, &buyers, now());
+    let members = PROFILES as u64 / 2 + buyers.len() as u64;
+    store
+        .insert_audience(&Audience {
+            id: "aud_a".into(),
+            name: "even or buyers".into(),
+            rule: rule(json!({"any": [{"attr": "even", "op": "eq", "value": true},
+                                      {"event": "purchase", "op": "count_gte", "value": 1}]})),
+            created_at: now(),
+            updated_at: now(),
+        })
+        .expect("audience");
+
+    insert_campaign(store, "cmp_all", schedule(json!({"type": "immediate"})));
+    activate(store, "cmp_all", &ctx("ann"));
+    let mut planned = 0;
+    for call in 0.. {
+        assert!(call < 100, "the fan-out never completes");
+        let starts = plan_due_occurrences(store, 0);
+        let [
+            OccurrenceStart::Planned {
+                sends, complete, ..
+            },
+        ] = starts[..]
+        else {
+            panic!("one occurrence is due and planned: {starts:?}");
+        };
+        planned += sends;
+        if complete {
+            break;
+        }
+    }
+    assert_eq!(planned, members);
+    let results = store
+        .results(&campaign_subject("cmp_all"))
+        .expect("results");
+    assert_eq!((results.entered, results.active), (members, members));
+    assert!(
+        plan_due_occurrences(store, 0).is_empty(),
+        "the occurrence row is settled"
+    );
+
+    insert_campaign(store, "cmp_halted", schedule(json!({"type": "immediate"})));
+    activate(store, "cmp_halted", &ctx("ann"));
+    let [
+        OccurrenceStart::Planned {
+            sends, complete, ..
+        },
+    ] = plan_due_occurrences(store, 0)[..]
+    else {
+        panic!("the occurrence starts");
+    };
+    if !complete {
+        let applied = store
+            .apply_campaign("cmp_halted", &ctx_at("bob", later(1)), &mut |c| {
+                Ok(c.abort(later(1))?)
+            })
+            .expect("abort");
+        assert_eq!(applied.summary.map(|s| s.cancelled), Some(sends));
+        let later_pages = plan_due_occurrences(store, 2);
+        assert!(
+            later_pages.iter().all(|s| *s == OccurrenceStart::Skipped),
+            "{later_pages:?}"
+        );
+        let results = store
+            .results(&campaign_subject("cmp_halted"))
+            .expect("results");
+        assert_eq!((results.entered, results.cancelled), (sends, sends));
+    }
+}
