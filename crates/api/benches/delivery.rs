@@ -163,11 +163,12 @@ async fn throughput(rows: usize) -> anyhow::Result<f64> {
 }
 
 /// Milliseconds each of `runs` aborts takes with `rows` sends pending: each run activates a
-/// new campaign to everyone, waits for its first delivery (the fan-out is planned, a receiver
-/// that answers slowly keeps a chunk in flight, the rest wait in the store) and aborts it.
+/// new campaign to everyone, waits until its fan-out is planned and deliveries are under way
+/// (a receiver that answers in 5 ms keeps chunks in flight, the rest wait in the store), and
+/// aborts it. The brake waits for the deliveries in flight, as B1 requires.
 async fn abort_latencies(rows: usize, runs: usize) -> anyhow::Result<Vec<f64>> {
     let app = App::start(true).await?;
-    let (url, count) = receiver(Duration::from_millis(50)).await?;
+    let (url, count) = receiver(Duration::from_millis(5)).await?;
     app.import(rows).await?;
     let mut latencies = Vec::with_capacity(runs);
     for _ in 0..runs {
@@ -175,8 +176,21 @@ async fn abort_latencies(rows: usize, runs: usize) -> anyhow::Result<Vec<f64>> {
         let before = count.load(Ordering::Relaxed);
         app.post(&format!("/api/v1/campaigns/{id}/activate"), json!({}))
             .await?;
-        while count.load(Ordering::Relaxed) == before {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        // Every send planned (the fan-out goes a page at a time) and some delivered.
+        loop {
+            let results = app
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/api/v1/campaigns/{id}/results"),
+                    None,
+                )
+                .await?;
+            if results["entered"].as_u64() == Some(rows as u64)
+                && count.load(Ordering::Relaxed) > before
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
         let started = Instant::now();
         let answer = app

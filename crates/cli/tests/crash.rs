@@ -20,9 +20,9 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 const BIN: &str = env!("CARGO_BIN_EXE_sluice");
 const TOKEN: &str = "test-admin";
 const MEMBERS: usize = 600;
-/// Deliveries the engine hands to channels at once (`EngineConfig::concurrency`): at most this
-/// many can be in flight when the process dies.
-const IN_FLIGHT_MAX: usize = 64;
+/// Deliveries the engine hands to channels at once (`EngineConfig::chunk` ×
+/// `chunks_in_flight`): at most this many can be in flight when the process dies.
+const IN_FLIGHT_MAX: usize = 256;
 
 /// Every request the receiver got: (idempotency key, body), in arrival order; and how many it
 /// has answered.

@@ -60,10 +60,7 @@ fn record(
 pub(crate) async fn step(engine: &Engine, works: Vec<DueWork>) -> Result<(), StoreError> {
     let mut works = works.into_iter().peekable();
     while works.peek().is_some() {
-        let chunk: Vec<DueWork> = works
-            .by_ref()
-            .take(engine.config.concurrency.max(1))
-            .collect();
+        let chunk: Vec<DueWork> = works.by_ref().take(engine.config.chunk.max(1)).collect();
         let now = engine.clock.now();
         let mut settlements = Vec::with_capacity(chunk.len());
         let mut running = Vec::new();

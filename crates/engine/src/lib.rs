@@ -37,8 +37,11 @@ pub struct EngineConfig {
     pub lease: Duration,
     /// How often an idle engine looks for due work (it is also woken on writes).
     pub poll: Duration,
-    /// Deliveries of one batch handed to channels at the same time.
-    pub concurrency: usize,
+    /// Deliveries settled together in one transaction; a brake waits for the chunks in flight.
+    pub chunk: usize,
+    /// Chunks of one batch handed to channels at the same time (deliveries in flight: `chunk`
+    /// × `chunks_in_flight`).
+    pub chunks_in_flight: usize,
     /// Tries of a retryable delivery before it is recorded `failed`.
     pub max_attempts: u32,
     /// First retry delay; it doubles per attempt (with jitter) up to `retry_max`.
@@ -52,7 +55,8 @@ impl Default for EngineConfig {
             batch: 512,
             lease: Duration::from_secs(120),
             poll: Duration::from_millis(100),
-            concurrency: 64,
+            chunk: 64,
+            chunks_in_flight: 4,
             max_attempts: 5,
             retry_base: Duration::from_secs(2),
             retry_max: Duration::from_secs(600),

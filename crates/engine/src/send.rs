@@ -5,10 +5,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use futures_util::StreamExt;
 use jiff::Timestamp;
 use sluice_channels::{Channel, DeliveryOutcome, OutgoingMessage, RateLimiter, SubjectKind};
 use sluice_core::campaign::{Campaign, CampaignStatus};
 use sluice_core::channel::ChannelType;
+use sluice_core::profile::Profile;
 use sluice_core::template::CompiledTemplate;
 use sluice_store::{ActionRecord, DueWork, Outcome, Settlement, StoreError, WorkKind};
 
@@ -178,21 +180,22 @@ async fn plan(
     }))
 }
 
-/// Decides what to do with one message: settle it without a channel, or send it.
-async fn prepare(
-    engine: &Engine,
+/// Decides what to do with one message: settle it without a channel, or send it (rendered
+/// for its profile, loaded with the rest of the batch).
+fn prepare(
     work: DueWork,
     plan: Option<&Arc<Plan>>,
+    profile: Option<&Profile>,
     now: Timestamp,
-) -> Result<Step, StoreError> {
+) -> Step {
     let Some(plan) = plan else {
-        return Ok(Step::Decided(done(
+        return Step::Decided(done(
             &work,
             None,
             now,
             Outcome::Failed,
             Some("campaign, channel or version is gone".into()),
-        )));
+        ));
     };
     let live = match work.kind {
         WorkKind::Trigger => plan.campaign.status == CampaignStatus::Live,
@@ -208,43 +211,41 @@ async fn prepare(
         // An abort counted its sends out at once (the summary says how many); one record each
         // would only repeat that, a million times over.
         let aborted = plan.campaign.status == CampaignStatus::Aborted;
-        return Ok(Step::Decided(Settlement::Cancelled {
+        return Step::Decided(Settlement::Cancelled {
             work_id: work.id,
             attempt: work.attempt,
             record: (!aborted)
                 .then(|| record(&work, Some(plan), now, Outcome::Cancelled, Some(detail))),
-        }));
+        });
     }
-    let profile_id = work.profile_id.clone().unwrap_or_default();
-    let profile = blocking(&engine.store, move |s| s.profile(&profile_id)).await?;
     let Some(profile) = profile else {
-        return Ok(Step::Decided(done(
+        return Step::Decided(done(
             &work,
             Some(plan),
             now,
             Outcome::Skipped,
             Some("profile erased".into()),
-        )));
+        ));
     };
     if !profile.allows(plan.channel_type) {
-        return Ok(Step::Decided(done(
+        return Step::Decided(done(
             &work,
             Some(plan),
             now,
             Outcome::Skipped,
             Some("no_consent".into()),
-        )));
+        ));
     }
     let template = match &plan.template {
         Ok(t) => t,
         Err(e) => {
-            return Ok(Step::Decided(done(
+            return Step::Decided(done(
                 &work,
                 Some(plan),
                 now,
                 Outcome::Failed,
                 Some(e.clone()),
-            )));
+            ));
         }
     };
     let event = work
@@ -259,13 +260,7 @@ async fn prepare(
     let (subject, body) = match template.render(&context) {
         Ok(r) => r,
         Err(e) => {
-            return Ok(Step::Decided(done(
-                &work,
-                Some(plan),
-                now,
-                Outcome::Failed,
-                Some(e),
-            )));
+            return Step::Decided(done(&work, Some(plan), now, Outcome::Failed, Some(e)));
         }
     };
     let message = OutgoingMessage {
@@ -286,72 +281,104 @@ async fn prepare(
         node_id: None,
         subject,
         body,
-        sent_at: engine.clock.now(),
+        sent_at: now,
     };
-    Ok(Step::Send(Box::new(Ready {
+    Step::Send(Box::new(Ready {
         work,
         message,
         plan: Arc::clone(plan),
-    })))
+    }))
 }
 
-/// Sends a batch of claimed messages and settles them together.
+/// Sends a batch of claimed messages. The batch's profiles are read at once and its messages
+/// rendered on the blocking pool; then chunks go out, a few at a time, each settled in one
+/// transaction as soon as its deliveries have answered.
 pub(crate) async fn deliver(engine: &Engine, works: Vec<DueWork>) -> Result<(), StoreError> {
     let now = engine.clock.now();
     let mut plans: HashMap<(String, u32), Option<Arc<Plan>>> = HashMap::new();
-    let mut steps = Vec::with_capacity(works.len());
-    for work in works {
+    for work in &works {
         let key = (work.campaign_id.clone().unwrap_or_default(), work.version);
-        if !plans.contains_key(&key) {
-            let p = plan(engine, &key.0, key.1).await?.map(Arc::new);
-            plans.insert(key.clone(), p);
+        if let std::collections::hash_map::Entry::Vacant(slot) = plans.entry(key) {
+            let (campaign_id, version) = slot.key().clone();
+            slot.insert(plan(engine, &campaign_id, version).await?.map(Arc::new));
         }
-        steps.push(prepare(engine, work, plans[&key].as_ref(), now).await?);
     }
-    // Sent and settled a chunk at a time (as many as go out at once), so a brake waits for at
-    // most one chunk in flight, not a whole batch.
+    let store = Arc::clone(&engine.store);
+    let steps = tokio::task::spawn_blocking(move || {
+        let mut ids: Vec<String> = works.iter().filter_map(|w| w.profile_id.clone()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let profiles: HashMap<String, Profile> = store
+            .profiles_by_id(&ids)?
+            .into_iter()
+            .map(|p| (p.id.clone(), p))
+            .collect();
+        Ok::<_, StoreError>(
+            works
+                .into_iter()
+                .map(|work| {
+                    let key = (work.campaign_id.clone().unwrap_or_default(), work.version);
+                    let profile = work.profile_id.as_ref().and_then(|id| profiles.get(id));
+                    prepare(work, plans[&key].as_ref(), profile, now)
+                })
+                .collect::<Vec<_>>(),
+        )
+    })
+    .await
+    .map_err(|e| StoreError::Backend(format!("preparing messages failed: {e}")))??;
+    // A brake waits for the chunks in flight only: each holds its deliveries' registrations
+    // until its outcomes are written.
+    let size = engine.config.chunk.max(1);
+    let mut chunks = Vec::with_capacity(steps.len() / size + 1);
     let mut steps = steps.into_iter().peekable();
     while steps.peek().is_some() {
-        let chunk: Vec<Step> = steps
-            .by_ref()
-            .take(engine.config.concurrency.max(1))
-            .collect();
-        let mut settlements = Vec::with_capacity(chunk.len());
-        let mut sending = Vec::new();
-        let mut guards: Vec<InFlight> = Vec::new();
-        for step in chunk {
-            match step {
-                Step::Decided(settlement) => settlements.push(settlement),
-                Step::Send(ready) => {
-                    // B1: the brake check and the in-flight registration are one step; a
-                    // braked campaign's row goes back to wait, and the brake's own
-                    // transaction cancels it.
-                    let subject = BrakeSubject::Campaign(ready.plan.campaign.id.clone());
-                    match engine.brakes.enter(&subject) {
-                        Some(guard) => {
-                            guards.push(guard);
-                            sending.push(send_one(engine, *ready));
-                        }
-                        None => settlements.push(Settlement::Retry {
-                            work_id: ready.work.id,
-                            attempt: ready.work.attempt,
-                            at: now,
-                            reason: "braked".into(),
-                        }),
+        chunks.push(steps.by_ref().take(size).collect::<Vec<_>>());
+    }
+    let mut running =
+        futures_util::stream::iter(chunks.into_iter().map(|c| send_chunk(engine, c, now)))
+            .buffer_unordered(engine.config.chunks_in_flight.max(1));
+    while let Some(result) = running.next().await {
+        result?;
+    }
+    Ok(())
+}
+
+/// Sends one chunk and settles it in one transaction.
+async fn send_chunk(engine: &Engine, chunk: Vec<Step>, now: Timestamp) -> Result<(), StoreError> {
+    let mut settlements = Vec::with_capacity(chunk.len());
+    let mut sending = Vec::new();
+    let mut guards: Vec<InFlight> = Vec::new();
+    for step in chunk {
+        match step {
+            Step::Decided(settlement) => settlements.push(settlement),
+            Step::Send(ready) => {
+                // B1: the brake check and the in-flight registration are one step; a braked
+                // campaign's row goes back to wait, and the brake's sweep cancels it.
+                let subject = BrakeSubject::Campaign(ready.plan.campaign.id.clone());
+                match engine.brakes.enter(&subject) {
+                    Some(guard) => {
+                        guards.push(guard);
+                        sending.push(send_one(engine, *ready));
                     }
+                    None => settlements.push(Settlement::Retry {
+                        work_id: ready.work.id,
+                        attempt: ready.work.attempt,
+                        at: now,
+                        reason: "braked".into(),
+                    }),
                 }
             }
         }
-        settlements.extend(futures_util::future::join_all(sending).await);
-        let settled_at = engine.clock.now();
-        let held = blocking(&engine.store, move |s| s.settle(&settlements, settled_at)).await?;
-        let lost = held.iter().filter(|h| !**h).count();
-        if lost > 0 {
-            tracing::warn!(lost, "settlements whose lease was lost were not recorded");
-        }
-        // Only now, with every outcome of the chunk written, may a waiting brake return.
-        drop(guards);
     }
+    settlements.extend(futures_util::future::join_all(sending).await);
+    let settled_at = engine.clock.now();
+    let held = blocking(&engine.store, move |s| s.settle(&settlements, settled_at)).await?;
+    let lost = held.iter().filter(|h| !**h).count();
+    if lost > 0 {
+        tracing::warn!(lost, "settlements whose lease was lost were not recorded");
+    }
+    // Only now, with every outcome of the chunk written, may a waiting brake return.
+    drop(guards);
     Ok(())
 }
 

@@ -183,6 +183,20 @@ impl ProfileStore for SqliteStore {
         self.read(|c| load(c, id))
     }
 
+    fn profiles_by_id(&self, ids: &[String]) -> Result<Vec<Profile>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = to_json(&ids)?;
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {PROFILE_COLUMNS} FROM profiles WHERE id IN (SELECT value FROM json_each(?1))"
+            ))?
+            .query_map([ids], profile)?
+            .collect()
+        })
+    }
+
     fn delete_profile(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
         self.write(|tx| {
             tx.execute("DELETE FROM events WHERE profile_id = ?1", [id]).map_err(backend)?;

@@ -75,6 +75,9 @@ pub trait ProfileStore {
         now: Timestamp,
     ) -> Result<Option<Profile>, StoreError>;
     fn profile(&self, id: &str) -> Result<Option<Profile>, StoreError>;
+    /// The profiles of `ids` that exist, in one read (ids that do not exist are left out; the
+    /// order is the store's).
+    fn profiles_by_id(&self, ids: &[String]) -> Result<Vec<Profile>, StoreError>;
     /// Erases the profile and its events; its pending work is cancelled and its enrollments end
     /// as `removed` (a closed version it was last inside finishes). The action log keeps its
     /// records: results never change after the fact. `false` if there was no such profile.

@@ -122,6 +122,7 @@ macro_rules! __conformance_checks {
                 delete_profile_cancels_its_pending_work,
                 delete_profile_of_the_last_one_inside_finishes_a_closed_version,
                 profiles_page_by_cursor_in_id_order,
+                profiles_by_id_reads_those_that_exist,
             }
             profile_bulk {
                 import_commits_every_batch,

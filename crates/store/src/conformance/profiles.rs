@@ -240,3 +240,24 @@ pub fn profiles_page_by_cursor_in_id_order(store: &dyn Store) {
     let exact = super::support::pages(7, |p| store.profiles(p).expect("profiles"));
     assert_eq!(exact.len(), 1, "no further page when the last one is full");
 }
+
+/// `profiles_by_id` reads the profiles that exist among the ids given, each once, exactly as
+/// stored; unknown ids are left out and no ids read nothing.
+pub fn profiles_by_id_reads_those_that_exist(store: &dyn Store) {
+    for (id, n) in [("a", 1), ("b", 2), ("c", 3)] {
+        store
+            .put_profile(&profile(id, json!({"n": n})))
+            .expect("put");
+    }
+    let ids = ["c", "x", "a", "c"].map(str::to_owned);
+    let mut got = store.profiles_by_id(&ids).expect("profiles_by_id");
+    got.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(
+        got.iter()
+            .map(|p| (p.id.as_str(), p.attributes["n"].clone()))
+            .collect::<Vec<_>>(),
+        [("a", json!(1)), ("c", json!(3))]
+    );
+    assert_eq!(got[0], store.profile("a").expect("get").expect("stored"));
+    assert!(store.profiles_by_id(&[]).expect("none").is_empty());
+}
