@@ -83,12 +83,14 @@ impl App {
         Ok(())
     }
 
-    /// An immediate campaign to everyone through a webhook at `url`.
-    async fn campaign(&self, url: &str) -> anyhow::Result<String> {
+    /// An immediate campaign to everyone through a webhook at `url`, at most `rate` messages
+    /// per second when given.
+    async fn campaign(&self, url: &str, rate: Option<u32>) -> anyhow::Result<String> {
         let channel = self
             .post(
                 "/api/v1/channels",
-                json!({"name": "hook", "type": "webhook", "config": {"url": url}}),
+                json!({"name": "hook", "type": "webhook", "config": {"url": url},
+                       "rate_limit_per_second": rate}),
             )
             .await?;
         let template = self
@@ -136,7 +138,7 @@ async fn throughput(rows: usize) -> anyhow::Result<f64> {
     let app = App::start(true).await?;
     let (url, count) = receiver(Duration::ZERO).await?;
     app.import(rows).await?;
-    let id = app.campaign(&url).await?;
+    let id = app.campaign(&url, None).await?;
     let started = Instant::now();
     app.post(&format!("/api/v1/campaigns/{id}/activate"), json!({}))
         .await?;
@@ -172,7 +174,8 @@ async fn abort_latencies(rows: usize, runs: usize) -> anyhow::Result<Vec<f64>> {
     app.import(rows).await?;
     let mut latencies = Vec::with_capacity(runs);
     for _ in 0..runs {
-        let id = app.campaign(&url).await?;
+        // Slow enough that most sends still wait when the fan-out is planned, at any size.
+        let id = app.campaign(&url, Some(500)).await?;
         let before = count.load(Ordering::Relaxed);
         app.post(&format!("/api/v1/campaigns/{id}/activate"), json!({}))
             .await?;
@@ -214,6 +217,14 @@ fn quantile(values: &[f64], q: f64) -> f64 {
     values[rank - 1]
 }
 
+/// The process's peak resident set (Linux `VmHWM`), in MiB.
+fn peak_memory_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -236,6 +247,9 @@ async fn main() -> anyhow::Result<()> {
             "| deliveries per second, end to end | {:.0} |",
             rows as f64 / secs
         );
+        if let Some(peak) = peak_memory_mib() {
+            println!("| peak memory of the process (server, engine, receiver) | {peak} MiB |");
+        }
     }
     if only != "throughput" {
         for size in [1_000, rows] {

@@ -294,3 +294,157 @@ async fn close_lets_people_finish_and_stop_halts_them() {
     );
     assert_eq!(receiver.bodies().len(), 4, "nothing was sent after stop");
 }
+
+/// An audience-entry version (J1): `welcome` (message) → `done`, entered by the members of
+/// `plan = vip` on `schedule`, under `reentry`.
+async fn audience_journey(app: &TestApp, url: &str, schedule: Value, reentry: Value) -> String {
+    let channel = app
+        .post(
+            "/api/v1/channels",
+            json!({"name": "hook", "type": "webhook", "config": {"url": url}}),
+        )
+        .await;
+    let template = app
+        .post(
+            "/api/v1/templates",
+            json!({"name": "w", "channel_type": "webhook", "body": "Hello {{ profile.first_name }}"}),
+        )
+        .await;
+    let audience = app
+        .post(
+            "/api/v1/audiences",
+            json!({"name": "vips", "rule": {"attr": "plan", "op": "eq", "value": "vip"}}),
+        )
+        .await;
+    let (channel, template, audience) = (
+        id_of(channel.expect(201)),
+        id_of(template.expect(201)),
+        id_of(audience.expect(201)),
+    );
+    let journey = app
+        .post(
+            "/api/v1/journeys",
+            json!({
+                "name": "vip welcome",
+                "entry": {"type": "audience", "audience_id": audience, "schedule": schedule},
+                "reentry": reentry,
+                "start": "welcome",
+                "nodes": [
+                    {"id": "welcome", "type": "message", "channel_id": channel, "template_id": template, "next": "done"},
+                    {"id": "done", "type": "end"}
+                ]
+            }),
+        )
+        .await;
+    id_of(journey.expect(201))
+}
+
+/// Whom the receiver greeted, sorted.
+fn greeted(receiver: &Receiver) -> Vec<String> {
+    let mut who: Vec<String> = receiver
+        .bodies()
+        .iter()
+        .map(|b| b["profile_id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    who.sort();
+    who
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audience_enters_once_at_publish_and_only_its_members() {
+    let app = spawn_with(Options {
+        engine: true,
+        ..Options::default()
+    })
+    .await;
+    let (receiver, url) = Receiver::start().await;
+    for (id, plan) in [("ann", "vip"), ("bob", "free"), ("cy", "vip")] {
+        app.put_profile(id, json!({"first_name": id, "plan": plan}))
+            .await;
+    }
+    let id = audience_journey(
+        &app,
+        &url,
+        json!({"type": "immediate"}),
+        json!({"mode": "always"}),
+    )
+    .await;
+    app.post_empty(&format!("/api/v1/journeys/{id}/versions/1/publish"))
+        .await
+        .expect(200);
+    wait_for("both vips completed", async || {
+        states(&app, &id).await
+            == [
+                row("ann", "completed", "done"),
+                row("cy", "completed", "done"),
+            ]
+    })
+    .await;
+    assert_eq!(greeted(&receiver), ["ann", "cy"]);
+    // Immediate means once: a day later nobody enters again, although re-entry is allowed.
+    app.advance("P1D").await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(greeted(&receiver), ["ann", "cy"]);
+    let results = app
+        .get(&format!("/api/v1/journeys/{id}/versions/1/results"))
+        .await;
+    let results = results.expect(200);
+    assert_eq!(
+        (results["entered"].as_u64(), results["delivered"].as_u64()),
+        (Some(2), Some(2))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recurring_audience_entry_follows_its_schedule_reentry_and_close() {
+    let app = spawn_with(Options {
+        engine: true,
+        ..Options::default()
+    })
+    .await;
+    let (receiver, url) = Receiver::start().await;
+    for (id, plan) in [("ann", "vip"), ("bob", "free")] {
+        app.put_profile(id, json!({"first_name": id, "plan": plan}))
+            .await;
+    }
+    // Every day at noon UTC; a profile may come back 36 hours after it last entered.
+    let id = audience_journey(
+        &app,
+        &url,
+        json!({"type": "recurring", "cron": "0 12 * * *", "timezone": "UTC"}),
+        json!({"mode": "after", "wait": "PT36H"}),
+    )
+    .await;
+    app.post_empty(&format!("/api/v1/journeys/{id}/versions/1/publish"))
+        .await
+        .expect(200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        greeted(&receiver).is_empty(),
+        "nothing before the first noon"
+    );
+
+    // Day 1 noon: ann. Then bob becomes a vip.
+    app.advance("P1D").await;
+    wait_for("ann greeted", async || greeted(&receiver) == ["ann"]).await;
+    app.put_profile("bob", json!({"first_name": "bob", "plan": "vip"}))
+        .await;
+    // Day 2 noon: bob enters; ann entered 24 hours ago, not yet 36.
+    app.advance("P1D").await;
+    wait_for("bob greeted", async || greeted(&receiver) == ["ann", "bob"]).await;
+    // Day 3 noon: ann again (48 hours), bob not (24 hours).
+    app.advance("P1D").await;
+    wait_for("ann greeted again", async || {
+        greeted(&receiver) == ["ann", "ann", "bob"]
+    })
+    .await;
+
+    // J3: closed, the schedule admits nobody any more.
+    app.post_empty(&format!("/api/v1/journeys/{id}/versions/1/close"))
+        .await
+        .expect(200);
+    app.advance("P2D").await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(greeted(&receiver), ["ann", "ann", "bob"]);
+    assert_eq!(app.version_status(&id, 1).await, "finished");
+}

@@ -15,6 +15,7 @@ use std::time::Duration;
 use sluice_core::clock::Clock;
 use sluice_store::{DueWork, Store, StoreError, WorkKind};
 use tokio::sync::Notify;
+use tracing::Instrument;
 
 pub use brakes::{BrakeSubject, Brakes, InFlight};
 
@@ -23,6 +24,7 @@ const KINDS: &[WorkKind] = &[
     WorkKind::Occurrence,
     WorkKind::Send,
     WorkKind::Trigger,
+    WorkKind::JourneyEntry,
     WorkKind::JourneyStep,
 ];
 
@@ -166,14 +168,19 @@ impl Engine {
         let (steps, claimed): (Vec<DueWork>, Vec<DueWork>) = claimed
             .into_iter()
             .partition(|w| w.kind == WorkKind::JourneyStep);
-        let (occurrences, sends): (Vec<DueWork>, Vec<DueWork>) = claimed
+        let (fan_outs, sends): (Vec<DueWork>, Vec<DueWork>) = claimed
             .into_iter()
-            .partition(|w| w.kind == WorkKind::Occurrence);
-        for work in occurrences {
-            let span = tracing::info_span!("occurrence", campaign = ?work.campaign_id, n = ?work.occurrence);
-            let _entered = span.enter();
-            let started = blocking(&self.store, move |s| s.start_occurrence(&work, now)).await?;
-            tracing::info!(?started, "occurrence started");
+            .partition(|w| matches!(w.kind, WorkKind::Occurrence | WorkKind::JourneyEntry));
+        for work in fan_outs {
+            let span = tracing::info_span!("fan_out", kind = work.kind.as_str(),
+                campaign = ?work.campaign_id, journey = ?work.journey_id, version = work.version);
+            let page = blocking(&self.store, move |s| match work.kind {
+                WorkKind::JourneyEntry => s.enter_audience(&work, now),
+                _ => s.start_occurrence(&work, now),
+            })
+            .instrument(span.clone())
+            .await?;
+            span.in_scope(|| tracing::debug!(?page, "audience page read"));
         }
         if !sends.is_empty() {
             send::deliver(self, sends).await?;

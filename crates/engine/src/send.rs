@@ -347,30 +347,17 @@ pub(crate) async fn deliver(engine: &Engine, works: Vec<DueWork>) -> Result<(), 
 async fn send_chunk(engine: &Engine, chunk: Vec<Step>, now: Timestamp) -> Result<(), StoreError> {
     let mut settlements = Vec::with_capacity(chunk.len());
     let mut sending = Vec::new();
-    let mut guards: Vec<InFlight> = Vec::new();
     for step in chunk {
         match step {
             Step::Decided(settlement) => settlements.push(settlement),
-            Step::Send(ready) => {
-                // B1: the brake check and the in-flight registration are one step; a braked
-                // campaign's row goes back to wait, and the brake's sweep cancels it.
-                let subject = BrakeSubject::Campaign(ready.plan.campaign.id.clone());
-                match engine.brakes.enter(&subject) {
-                    Some(guard) => {
-                        guards.push(guard);
-                        sending.push(send_one(engine, *ready));
-                    }
-                    None => settlements.push(Settlement::Retry {
-                        work_id: ready.work.id,
-                        attempt: ready.work.attempt,
-                        at: now,
-                        reason: "braked".into(),
-                    }),
-                }
-            }
+            Step::Send(ready) => sending.push(send_one(engine, *ready, now)),
         }
     }
-    settlements.extend(futures_util::future::join_all(sending).await);
+    let mut guards: Vec<InFlight> = Vec::with_capacity(sending.len());
+    for (settlement, guard) in futures_util::future::join_all(sending).await {
+        settlements.push(settlement);
+        guards.extend(guard);
+    }
     let settled_at = engine.clock.now();
     let held = blocking(&engine.store, move |s| s.settle(&settlements, settled_at)).await?;
     let lost = held.iter().filter(|h| !**h).count();
@@ -382,8 +369,12 @@ async fn send_chunk(engine: &Engine, chunk: Vec<Step>, now: Timestamp) -> Result
     Ok(())
 }
 
-/// Hands one message to its channel and turns the outcome into the row's settlement.
-async fn send_one(engine: &Engine, ready: Ready) -> Settlement {
+/// Hands one message to its channel once its rate limit allows, and turns the outcome into the
+/// row's settlement. B1: the brake is checked and the delivery registered in one step, after
+/// the rate limit's wait (a brake never waits for messages queued behind a limit); a braked
+/// campaign's row goes back to wait, and the brake's sweep cancels it. The registration is
+/// returned, to be dropped once the settlement is written.
+async fn send_one(engine: &Engine, ready: Ready, now: Timestamp) -> (Settlement, Option<InFlight>) {
     let Ready {
         work,
         message,
@@ -392,9 +383,19 @@ async fn send_one(engine: &Engine, ready: Ready) -> Settlement {
     if let Some(limiter) = &plan.limiter {
         limiter.acquire().await;
     }
+    let subject = BrakeSubject::Campaign(plan.campaign.id.clone());
+    let Some(guard) = engine.brakes.enter(&subject) else {
+        let braked = Settlement::Retry {
+            work_id: work.id,
+            attempt: work.attempt,
+            at: now,
+            reason: "braked".into(),
+        };
+        return (braked, None);
+    };
     let outcome = plan.channel.deliver(&message).await;
     let at = engine.clock.now();
-    match verdict(engine, outcome, work.attempt, at) {
+    let settlement = match verdict(engine, outcome, work.attempt, at) {
         Verdict::Record(outcome, detail) => done(&work, Some(&plan), at, outcome, detail),
         Verdict::Retry(at, reason) => Settlement::Retry {
             work_id: work.id,
@@ -402,7 +403,8 @@ async fn send_one(engine: &Engine, ready: Ready) -> Settlement {
             at,
             reason,
         },
-    }
+    };
+    (settlement, Some(guard))
 }
 
 /// The channel ready to deliver (built once per version of its settings), or `None` when its

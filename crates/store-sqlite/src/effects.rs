@@ -260,17 +260,7 @@ pub fn apply_journey_effects(
     for effect in effects {
         match effect {
             JourneyEffect::ScheduleEntry { version, at } => {
-                tx.execute(
-                    "INSERT INTO due_work (kind, journey_id, version, due_at, idempotency_key)
-                     VALUES ('journey_entry', ?1, ?2, ?3, ?4)",
-                    params![
-                        journey_id,
-                        version,
-                        ms(*at),
-                        format!("entry:{journey_id}:{version}:{}", ms(*at))
-                    ],
-                )
-                .map_err(backend)?;
+                crate::entry::schedule_entry(tx, journey_id, *version, *at)?;
             }
             JourneyEffect::CloseEntries { version } => {
                 tx.execute(

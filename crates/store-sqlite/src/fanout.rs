@@ -6,7 +6,7 @@
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Transaction, params};
 use sluice_core::campaign::CampaignStatus;
-use sluice_store::{DueWork, OccurrenceStart, StoreError};
+use sluice_store::{DueWork, FanOut, StoreError};
 
 use crate::backend;
 use crate::convert::{ms, to_json, ts};
@@ -18,7 +18,7 @@ pub(crate) fn plan_occurrence(
     tx: &Transaction<'_>,
     work: &DueWork,
     now: Timestamp,
-) -> Result<OccurrenceStart, StoreError> {
+) -> Result<FanOut, StoreError> {
     let campaign_id = work
         .campaign_id
         .clone()
@@ -26,23 +26,10 @@ pub(crate) fn plan_occurrence(
     let n = work
         .occurrence
         .ok_or_else(|| StoreError::Corrupt("occurrence without number".into()))?;
-    let ours: bool = tx
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM due_work WHERE id = ?1 AND attempt = ?2
-                            AND state = 'claimed')",
-            params![work.id, work.attempt],
-            |r| r.get(0),
-        )
-        .map_err(backend)?;
-    if !ours {
-        return Ok(OccurrenceStart::Skipped);
+    if !ours(tx, work)? {
+        return Ok(FanOut::Skipped);
     }
-    let after = work
-        .payload
-        .as_ref()
-        .and_then(|p| p.get("after"))
-        .and_then(|a| a.as_str())
-        .map(str::to_owned);
+    let after = cursor(work);
     let state: Option<String> = tx
         .query_row(
             "SELECT state FROM occurrences WHERE campaign_id = ?1 AND n = ?2",
@@ -71,7 +58,7 @@ pub(crate) fn plan_occurrence(
         .cloned();
     let (true, Some(mut campaign), Some(version)) = (runnable, campaign, version) else {
         settle(tx, work, None, now)?;
-        return Ok(OccurrenceStart::Skipped);
+        return Ok(FanOut::Skipped);
     };
     let mut next = None;
     if after.is_none() {
@@ -136,15 +123,35 @@ pub(crate) fn plan_occurrence(
     if cursor.is_none() {
         crate::work::finish_occurrence_if_done(tx, &campaign_id, n, now)?;
     }
-    Ok(OccurrenceStart::Planned {
-        sends,
+    Ok(FanOut::Planned {
+        planned: sends,
         next,
         complete: cursor.is_none(),
     })
 }
 
-/// The occurrence row is done, or due again at once to plan the page after `cursor`.
-fn settle(
+/// Whether the row is still claimed under this attempt (a lost lease plans nothing).
+pub(crate) fn ours(tx: &Transaction<'_>, work: &DueWork) -> Result<bool, StoreError> {
+    tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM due_work WHERE id = ?1 AND attempt = ?2
+                        AND state = 'claimed')",
+        params![work.id, work.attempt],
+        |r| r.get(0),
+    )
+    .map_err(backend)
+}
+
+/// The last profile id a previous page read, kept in the row's payload.
+pub(crate) fn cursor(work: &DueWork) -> Option<String> {
+    work.payload
+        .as_ref()
+        .and_then(|p| p.get("after"))
+        .and_then(|a| a.as_str())
+        .map(str::to_owned)
+}
+
+/// The fan-out row is done, or due again at once for the page after `cursor`.
+pub(crate) fn settle(
     tx: &Transaction<'_>,
     work: &DueWork,
     cursor: Option<&str>,

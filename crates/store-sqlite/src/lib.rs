@@ -8,6 +8,7 @@ mod campaigns;
 mod catalog;
 mod convert;
 mod effects;
+mod entry;
 mod fanout;
 mod journeys;
 mod profiles;

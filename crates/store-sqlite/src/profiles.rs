@@ -40,11 +40,11 @@ const UPSERT: &str = "INSERT INTO profiles (id, attributes, consent, created_at,
      ON CONFLICT (id) DO UPDATE SET attributes = excluded.attributes,
          consent = excluded.consent, updated_at = excluded.updated_at";
 
-/// A live journey version that an event enters.
-struct Entrance {
-    journey_id: String,
-    version: u32,
-    definition: JourneyDefinition,
+/// A live journey version that an event (or its audience) enters.
+pub(crate) struct Entrance {
+    pub(crate) journey_id: String,
+    pub(crate) version: u32,
+    pub(crate) definition: JourneyDefinition,
 }
 
 fn entrances(tx: &Transaction<'_>, event: &str) -> Result<Vec<Entrance>, StoreError> {
@@ -67,7 +67,7 @@ fn entrances(tx: &Transaction<'_>, event: &str) -> Result<Vec<Entrance>, StoreEr
 
 /// Enrolls `profile_id` into `e` if its re-entrance rule admits it now (J8), scheduling the
 /// first step. Returns whether it entered.
-fn enter(
+pub(crate) fn enter(
     tx: &Transaction<'_>,
     e: &Entrance,
     profile_id: &str,

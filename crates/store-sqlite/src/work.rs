@@ -4,8 +4,8 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use sluice_core::schedule::Schedule;
 use sluice_store::{
-    ActionRecord, DueWork, EnrollmentInfo, EnrollmentState, OccurrenceStart, Settlement,
-    StoreError, WorkKind, WorkStore,
+    ActionRecord, DueWork, EnrollmentInfo, EnrollmentState, FanOut, Settlement, StoreError,
+    WorkKind, WorkStore,
 };
 
 use crate::convert::{json, ms, parsed, to_json, ts};
@@ -372,11 +372,11 @@ impl WorkStore for SqliteStore {
         })
     }
 
-    fn start_occurrence(
-        &self,
-        work: &DueWork,
-        now: Timestamp,
-    ) -> Result<OccurrenceStart, StoreError> {
+    fn start_occurrence(&self, work: &DueWork, now: Timestamp) -> Result<FanOut, StoreError> {
         self.write(|tx| crate::fanout::plan_occurrence(tx, work, now))
+    }
+
+    fn enter_audience(&self, work: &DueWork, now: Timestamp) -> Result<FanOut, StoreError> {
+        self.write(|tx| crate::entry::enter_audience(tx, work, now))
     }
 }

@@ -144,14 +144,16 @@ impl Settlement {
     }
 }
 
-/// What starting an occurrence did.
+/// What one page of an audience fan-out did: an occurrence planning its sends, or a journey
+/// version's audience entering it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OccurrenceStart {
-    /// Planned `sends` more messages, one page of the audience; `complete` once the whole
-    /// audience is planned (until then the occurrence's row is due again at once for the next
-    /// page). `next`: the following occurrence (recurring), scheduled by the first page.
+pub enum FanOut {
+    /// Planned `planned` more sends (or entered that many profiles), one page of the audience;
+    /// `complete` once the whole audience is read (until then the row is due again at once for
+    /// the next page). `next`: the following occurrence or entry of a recurring schedule,
+    /// scheduled by the first page.
     Planned {
-        sends: u64,
+        planned: u64,
         next: Option<Timestamp>,
         complete: bool,
     },
@@ -188,9 +190,9 @@ pub trait WorkStore {
     /// Starts a claimed occurrence, or goes on with it: reads the next page of the audience and
     /// plans one send per member (C2); the first page schedules the next occurrence of a
     /// recurring campaign. The row is settled, or due again at once while pages remain.
-    fn start_occurrence(
-        &self,
-        work: &DueWork,
-        now: Timestamp,
-    ) -> Result<OccurrenceStart, StoreError>;
+    fn start_occurrence(&self, work: &DueWork, now: Timestamp) -> Result<FanOut, StoreError>;
+    /// Reads the next page of a live audience-entry journey version's audience and enters its
+    /// members (J1, J8); the first page schedules the next entry of a recurring schedule. The
+    /// row is settled, or due again at once while pages remain.
+    fn enter_audience(&self, work: &DueWork, now: Timestamp) -> Result<FanOut, StoreError>;
 }

@@ -8,8 +8,8 @@ use super::support::*;
 use sluice_core::profile::Event;
 
 use crate::{
-    ActionRecord, Audience, DueWork, EnrollmentState, ImportRow, OccurrenceStart, Outcome,
-    Settlement, Store, Summary, WorkKind,
+    ActionRecord, Audience, DueWork, EnrollmentState, FanOut, ImportRow, Outcome, Settlement,
+    Store, Summary, WorkKind,
 };
 
 const ALL: &[WorkKind] = &[
@@ -211,7 +211,7 @@ pub fn stop_reads_as_halted_before_the_sweep(store: &dyn Store) {
 }
 
 /// Claims the occurrence rows due at `at` and plans each once; what each call said.
-fn plan_due_occurrences(store: &dyn Store, at: i64) -> Vec<OccurrenceStart> {
+fn plan_due_occurrences(store: &dyn Store, at: i64) -> Vec<FanOut> {
     store
         .claim_due(later(at), 10, later(at + 60), &[WorkKind::Occurrence])
         .expect("claim_due")
@@ -267,8 +267,10 @@ pub fn fan_out_plans_a_large_audience_page_by_page(store: &dyn Store) {
         assert!(call < 100, "the fan-out never completes");
         let starts = plan_due_occurrences(store, 0);
         let [
-            OccurrenceStart::Planned {
-                sends, complete, ..
+            FanOut::Planned {
+                planned: sends,
+                complete,
+                ..
             },
         ] = starts[..]
         else {
@@ -292,8 +294,10 @@ pub fn fan_out_plans_a_large_audience_page_by_page(store: &dyn Store) {
     insert_campaign(store, "cmp_halted", schedule(json!({"type": "immediate"})));
     activate(store, "cmp_halted", &ctx("ann"));
     let [
-        OccurrenceStart::Planned {
-            sends, complete, ..
+        FanOut::Planned {
+            planned: sends,
+            complete,
+            ..
         },
     ] = plan_due_occurrences(store, 0)[..]
     else {
@@ -308,7 +312,7 @@ pub fn fan_out_plans_a_large_audience_page_by_page(store: &dyn Store) {
         assert_eq!(applied.summary.map(|s| s.cancelled), Some(sends));
         let later_pages = plan_due_occurrences(store, 2);
         assert!(
-            later_pages.iter().all(|s| *s == OccurrenceStart::Skipped),
+            later_pages.iter().all(|s| *s == FanOut::Skipped),
             "{later_pages:?}"
         );
         let results = store
