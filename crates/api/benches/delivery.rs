@@ -4,141 +4,52 @@
 //!
 //! `cargo bench -p sluice-api --bench delivery` (`SLUICE_BENCH_ROWS`, default 100,000).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+mod support;
+
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use sluice_api::ServeConfig;
+use serde_json::json;
+use support::{App, env, peak_memory_mib, quantile, receiver};
 
-struct App {
-    base: String,
-    http: reqwest::Client,
-    stop: tokio_util::sync::CancellationToken,
-    _dir: tempfile::TempDir,
-}
-
-impl App {
-    async fn start(engine: bool) -> anyhow::Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let state = sluice_api::prepare(&ServeConfig {
-            data_dir: dir.path().to_owned(),
-            admin_token: Some("bench".into()),
-            ..ServeConfig::default()
-        })?;
-        let stop = tokio_util::sync::CancellationToken::new();
-        if engine {
-            let stop = stop.clone();
-            tokio::spawn(Arc::clone(&state.engine).run(async move { stop.cancelled().await }));
-        }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
-        tokio::spawn(async move { axum::serve(listener, sluice_api::app(state, false)).await });
-        Ok(Self {
-            base,
-            http: reqwest::Client::new(),
-            stop,
-            _dir: dir,
-        })
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<Value> {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth("bench");
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await?;
-        let status = response.status();
-        let value: Value = response.json().await.unwrap_or(Value::Null);
-        anyhow::ensure!(status.is_success(), "{path}: {status} {value}");
-        Ok(value)
-    }
-
-    async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn import(&self, rows: usize) -> anyhow::Result<()> {
-        let mut csv = String::from("id,first_name\n");
-        for i in 0..rows {
-            csv.push_str(&format!("p{i:07},Name{i}\n"));
-        }
-        let r = self
-            .http
-            .post(format!("{}/api/v1/profiles/import", self.base))
-            .bearer_auth("bench")
-            .header("content-type", "text/csv")
-            .body(csv)
-            .send()
-            .await?;
-        anyhow::ensure!(r.status().is_success());
-        Ok(())
-    }
-
-    /// An immediate campaign to everyone through a webhook at `url`, at most `rate` messages
-    /// per second when given.
-    async fn campaign(&self, url: &str, rate: Option<u32>) -> anyhow::Result<String> {
-        let channel = self
-            .post(
-                "/api/v1/channels",
-                json!({"name": "hook", "type": "webhook", "config": {"url": url},
-                       "rate_limit_per_second": rate}),
-            )
-            .await?;
-        let template = self
-            .post("/api/v1/templates", json!({"name": "t", "channel_type": "webhook", "body": "Hi {{ profile.first_name }}"}))
-            .await?;
-        let audience = self
-            .post(
-                "/api/v1/audiences",
-                json!({"name": "all", "rule": {"attr": "first_name", "op": "exists"}}),
-            )
-            .await?;
-        let campaign = self
-            .post(
-                "/api/v1/campaigns",
-                json!({"name": "bench", "channel_id": channel["id"], "template_id": template["id"],
-                       "audience_id": audience["id"], "schedule": {"type": "immediate"}}),
-            )
-            .await?;
-        Ok(campaign["id"].as_str().unwrap_or_default().to_owned())
-    }
-}
-
-async fn receiver(delay: Duration) -> anyhow::Result<(String, Arc<AtomicU64>)> {
-    let count = Arc::new(AtomicU64::new(0));
-    let seen = Arc::clone(&count);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/hook", listener.local_addr()?);
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move || {
-            let seen = Arc::clone(&seen);
-            async move {
-                tokio::time::sleep(delay).await;
-                seen.fetch_add(1, Ordering::Relaxed);
-                "ok"
-            }
-        }),
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok((url, count))
+/// An immediate campaign to everyone through a webhook at `url`, at most `rate` messages per
+/// second when given.
+async fn campaign(app: &App, url: &str, rate: Option<u32>) -> anyhow::Result<String> {
+    let channel = app
+        .post(
+            "/api/v1/channels",
+            json!({"name": "hook", "type": "webhook", "config": {"url": url},
+                   "rate_limit_per_second": rate}),
+        )
+        .await?;
+    let template = app
+        .post(
+            "/api/v1/templates",
+            json!({"name": "t", "channel_type": "webhook", "body": "Hi {{ profile.first_name }}"}),
+        )
+        .await?;
+    let audience = app
+        .post(
+            "/api/v1/audiences",
+            json!({"name": "all", "rule": {"attr": "first_name", "op": "exists"}}),
+        )
+        .await?;
+    let campaign = app
+        .post(
+            "/api/v1/campaigns",
+            json!({"name": "bench", "channel_id": channel["id"], "template_id": template["id"],
+                   "audience_id": audience["id"], "schedule": {"type": "immediate"}}),
+        )
+        .await?;
+    Ok(campaign["id"].as_str().unwrap_or_default().to_owned())
 }
 
 /// Seconds from activation until the campaign is completed.
 async fn throughput(rows: usize) -> anyhow::Result<f64> {
-    let app = App::start(true).await?;
+    let app = App::start(true, None).await?;
     let (url, count) = receiver(Duration::ZERO).await?;
     app.import(rows).await?;
-    let id = app.campaign(&url, None).await?;
+    let id = campaign(&app, &url, None).await?;
     let started = Instant::now();
     app.post(&format!("/api/v1/campaigns/{id}/activate"), json!({}))
         .await?;
@@ -169,13 +80,13 @@ async fn throughput(rows: usize) -> anyhow::Result<f64> {
 /// (a receiver that answers in 5 ms keeps chunks in flight, the rest wait in the store), and
 /// aborts it. The brake waits for the deliveries in flight, as B1 requires.
 async fn abort_latencies(rows: usize, runs: usize) -> anyhow::Result<Vec<f64>> {
-    let app = App::start(true).await?;
+    let app = App::start(true, None).await?;
     let (url, count) = receiver(Duration::from_millis(5)).await?;
     app.import(rows).await?;
     let mut latencies = Vec::with_capacity(runs);
     for _ in 0..runs {
         // Slow enough that most sends still wait when the fan-out is planned, at any size.
-        let id = app.campaign(&url, Some(500)).await?;
+        let id = campaign(&app, &url, Some(100)).await?;
         let before = count.load(Ordering::Relaxed);
         app.post(&format!("/api/v1/campaigns/{id}/activate"), json!({}))
             .await?;
@@ -209,27 +120,6 @@ async fn abort_latencies(rows: usize, runs: usize) -> anyhow::Result<Vec<f64>> {
     app.stop.cancel();
     latencies.sort_by(f64::total_cmp);
     Ok(latencies)
-}
-
-/// The value below which `q` of the sorted `values` lie (nearest rank).
-fn quantile(values: &[f64], q: f64) -> f64 {
-    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
-    values[rank - 1]
-}
-
-/// The process's peak resident set (Linux `VmHWM`), in MiB.
-fn peak_memory_mib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024)
-}
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
 }
 
 #[tokio::main]
