@@ -223,6 +223,57 @@ async fn abort_while_sending_holds_the_brake() {
     }
 }
 
+/// B1 with a rate-limited channel: messages waiting for their turn are not deliveries in
+/// flight. The abort returns without waiting for the limit to let them through, and none of
+/// them goes out afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_does_not_wait_for_messages_queued_behind_a_rate_limit() {
+    let app = engine_app().await;
+    let (receiver, url) = Receiver::start(Duration::ZERO).await;
+    people(&app, 60).await;
+    let id = campaign(&app, &url).await;
+    let version = app.get(&format!("/api/v1/campaigns/{id}/versions/1")).await;
+    let channel = version.expect(200)["channel_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Two messages a second: sending all 60 would take half a minute.
+    app.put(
+        &format!("/api/v1/channels/{channel}"),
+        json!({"name": "hook", "type": "webhook", "config": {"url": url},
+               "rate_limit_per_second": 2}),
+    )
+    .await
+    .expect(200);
+    app.post_empty(&format!("/api/v1/campaigns/{id}/activate"))
+        .await
+        .expect(200);
+    wait_for("the first deliveries", async || receiver.count() > 0).await;
+
+    let asked = std::time::Instant::now();
+    let r = app
+        .post_empty(&format!("/api/v1/campaigns/{id}/abort"))
+        .await;
+    let waited = asked.elapsed();
+    let summary = r.expect(200)["summary"].clone();
+    assert!(
+        waited < Duration::from_secs(5),
+        "the abort waited {waited:?}, as if queued messages were in flight"
+    );
+    let at_return = receiver.count();
+    assert_eq!(summary["delivered"].as_u64().unwrap() as usize, at_return);
+    assert_eq!(
+        summary["delivered"].as_u64().unwrap() + summary["cancelled"].as_u64().unwrap(),
+        60
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        receiver.count(),
+        at_return,
+        "a queued message went out after the abort"
+    );
+}
+
 /// A recurring campaign to the gold tier through the webhook at `url`, activated.
 async fn recurring_campaign(app: &TestApp, url: &str) -> String {
     let id = campaign(app, url).await;

@@ -58,7 +58,7 @@ async fn onboarding(app: &TestApp, url: &str, timeout: &str) -> String {
         )
         .await;
     let template = app
-        .post("/api/v1/templates", json!({"name": "w", "channel_type": "webhook", "body": "Welcome {{ profile.first_name }} to {{ journey.name }}"}))
+        .post("/api/v1/templates", json!({"name": "w", "channel_type": "webhook", "body": "Welcome {{ profile.first_name }} to {{ journey.name }}{% if event.source %} via {{ event.source }}{% endif %}"}))
         .await;
     let (channel, template) = (id_of(channel.expect(201)), id_of(template.expect(201)));
     let journey = app
@@ -86,9 +86,14 @@ async fn onboarding(app: &TestApp, url: &str, timeout: &str) -> String {
         .await;
     app.put_profile("bob", json!({"first_name": "Bob", "plan": "free"}))
         .await;
-    app.post("/api/v1/events", json!([{"profile_id": "ann", "name": "signed_up"}, {"profile_id": "bob", "name": "signed_up"}]))
-        .await
-        .expect(202);
+    // Ann's messages see the properties of the event she entered by, as `event`.
+    app.post(
+        "/api/v1/events",
+        json!([{"profile_id": "ann", "name": "signed_up", "properties": {"source": "ads"}},
+                                      {"profile_id": "bob", "name": "signed_up"}]),
+    )
+    .await
+    .expect(202);
     id
 }
 
@@ -138,7 +143,13 @@ async fn profiles_walk_message_wait_condition_and_update() {
     assert_eq!(ann["journey_id"], id.as_str());
     assert_eq!(ann["node_id"], "welcome");
     assert_eq!(ann["version"], 1);
-    assert_eq!(ann["body"], "Welcome Ann to onboarding");
+    assert_eq!(ann["body"], "Welcome Ann to onboarding via ads");
+    let bob = receiver
+        .bodies()
+        .into_iter()
+        .find(|b| b["profile_id"] == "bob")
+        .unwrap();
+    assert_eq!(bob["body"], "Welcome Bob to onboarding");
     wait_for("both waiting", async || {
         states(&app, &id).await == [row("ann", "active", "pause"), row("bob", "active", "pause")]
     })

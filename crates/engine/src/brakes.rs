@@ -25,6 +25,7 @@ struct State {
 pub struct Brakes {
     states: Mutex<HashMap<BrakeSubject, State>>,
     settled: Notify,
+    engaged: Notify,
 }
 
 /// A delivery in flight; dropping it (after its outcome is written) lets a brake return.
@@ -84,7 +85,10 @@ impl Brakes {
             {
                 let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
                 let state = states.entry(subject.clone()).or_default();
-                state.braked = true;
+                if !state.braked {
+                    state.braked = true;
+                    self.engaged.notify_waiters();
+                }
                 if state.in_flight == 0 {
                     return;
                 }
@@ -102,6 +106,20 @@ impl Brakes {
             if state.in_flight == 0 {
                 states.remove(subject);
             }
+        }
+    }
+
+    /// Resolves once `subject` is braked: what a delivery waiting for its turn (a rate limit)
+    /// races against, so that it gives its turn up rather than hold a brake back.
+    pub async fn engaged(&self, subject: &BrakeSubject) {
+        loop {
+            let notified = self.engaged.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_braked(subject) {
+                return;
+            }
+            notified.await;
         }
     }
 

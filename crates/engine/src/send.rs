@@ -380,11 +380,23 @@ async fn send_one(engine: &Engine, ready: Ready, now: Timestamp) -> (Settlement,
         message,
         plan,
     } = ready;
-    if let Some(limiter) = &plan.limiter {
-        limiter.acquire().await;
-    }
     let subject = BrakeSubject::Campaign(plan.campaign.id.clone());
-    let Some(guard) = engine.brakes.enter(&subject) else {
+    let turn = async {
+        if let Some(limiter) = &plan.limiter {
+            limiter.acquire().await;
+        }
+    };
+    let braked = tokio::select! {
+        biased;
+        () = turn => false,
+        () = engine.brakes.engaged(&subject) => true,
+    };
+    let guard = if braked {
+        None
+    } else {
+        engine.brakes.enter(&subject)
+    };
+    let Some(guard) = guard else {
         let braked = Settlement::Retry {
             work_id: work.id,
             attempt: work.attempt,

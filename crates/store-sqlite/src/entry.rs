@@ -71,7 +71,9 @@ pub(crate) fn enter_audience(
     };
     let mut entered = 0;
     for profile_id in &members {
-        entered += u64::from(crate::profiles::enter(tx, &entrance, profile_id, now)?);
+        entered += u64::from(crate::profiles::enter(
+            tx, &entrance, profile_id, None, now,
+        )?);
     }
     settle(tx, work, last.as_deref(), now)?;
     Ok(FanOut::Planned {

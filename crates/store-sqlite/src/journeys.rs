@@ -360,6 +360,20 @@ pub(crate) fn finish_if_empty(
     journey_id: &str,
     version: u32,
 ) -> Result<(), StoreError> {
+    // Most leave a live version: one indexed read decides, without loading the journey.
+    let closed: bool = tx
+        .prepare_cached(
+            "SELECT status = 'closed' FROM journey_versions WHERE journey_id = ?1 AND version = ?2",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![journey_id, version], |r| r.get(0))
+                .optional()
+        })
+        .map_err(backend)?
+        .unwrap_or(false);
+    if !closed {
+        return Ok(());
+    }
     let Some(mut journey) = load(tx, journey_id).map_err(backend)? else {
         return Ok(());
     };

@@ -71,6 +71,7 @@ pub(crate) fn enter(
     tx: &Transaction<'_>,
     e: &Entrance,
     profile_id: &str,
+    event: Option<&serde_json::Map<String, serde_json::Value>>,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
     let previous = match crate::effects::last_enrollment(tx, &e.journey_id, e.version, profile_id)?
@@ -84,11 +85,12 @@ pub(crate) fn enter(
         return Ok(false);
     }
     let deadline = e.definition.deadline(now);
+    let event = event.map(to_json).transpose()?;
     let inserted = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO enrollments (journey_id, version, profile_id, state, node_id,
-                                                entered_at, deadline)
-             VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6)",
+                                                entered_at, deadline, event)
+             VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6, ?7)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -97,7 +99,8 @@ pub(crate) fn enter(
                 profile_id,
                 e.definition.start,
                 ms(now),
-                ms(deadline)
+                ms(deadline),
+                event
             ])
         })
         .map_err(backend)?;
@@ -317,7 +320,7 @@ impl ProfileStore for SqliteStore {
                     entrances_by_name.insert(&e.name, entrances(tx, &e.name)?);
                 }
                 for entrance in &entrances_by_name[e.name.as_str()] {
-                    entered += u64::from(enter(tx, entrance, &e.profile_id, now)?);
+                    entered += u64::from(enter(tx, entrance, &e.profile_id, Some(&e.properties), now)?);
                 }
             }
             Ok(entered)

@@ -220,6 +220,9 @@ UPDATE journey_versions SET inside = (
     SELECT COUNT(*) FROM enrollments e WHERE e.journey_id = journey_versions.journey_id
     AND e.version = journey_versions.version AND e.state = 'active');
 
+-- The properties of the event a profile entered by, for its messages' templates (`event`).
+ALTER TABLE enrollments ADD COLUMN event TEXT;
+
 -- Outcomes of the action log per campaign (version 0: a campaign's counts span its versions)
 -- or journey version, kept by a trigger so no insert path can forget them.
 CREATE TABLE tallies (

@@ -171,23 +171,34 @@ impl WorkStore for SqliteStore {
         })
     }
 
-    fn enrollment(&self, id: i64) -> Result<Option<EnrollmentInfo>, StoreError> {
+    fn enrollments_by_id(&self, ids: &[i64]) -> Result<Vec<(i64, EnrollmentInfo)>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = to_json(&ids)?;
         self.read(|c| {
             // A stopped version's enrollments are stopped, swept or not.
             c.prepare_cached(
-                "SELECT IIF(e.state = 'active' AND v.status = 'stopped', 'stopped', e.state),
-                        e.deadline
+                "SELECT e.id, IIF(e.state = 'active' AND v.status = 'stopped', 'stopped', e.state),
+                        e.deadline, e.event
                  FROM enrollments e
                  LEFT JOIN journey_versions v ON v.journey_id = e.journey_id AND v.version = e.version
-                 WHERE e.id = ?1",
+                 WHERE e.id IN (SELECT value FROM json_each(?1))",
             )?
-            .query_row([id], |r| {
-                    Ok(EnrollmentInfo {
-                        state: parsed(0, &r.get::<_, String>(0)?, EnrollmentState::parse)?,
-                        deadline: ts(r.get(1)?),
-                    })
-                })
-                .optional()
+            .query_map([ids], |r| {
+                Ok((
+                    r.get(0)?,
+                    EnrollmentInfo {
+                        state: parsed(1, &r.get::<_, String>(1)?, EnrollmentState::parse)?,
+                        deadline: ts(r.get(2)?),
+                        event: r
+                            .get::<_, Option<String>>(3)?
+                            .map(|e| json(3, &e))
+                            .transpose()?,
+                    },
+                ))
+            })?
+            .collect()
         })
     }
 

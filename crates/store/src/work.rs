@@ -131,6 +131,9 @@ pub enum Next {
 pub struct EnrollmentInfo {
     pub state: EnrollmentState,
     pub deadline: Timestamp,
+    /// The properties of the event the profile entered by (`None`: it entered with its
+    /// audience), which its messages see as `event`.
+    pub event: Option<serde_json::Value>,
 }
 
 impl Settlement {
@@ -179,8 +182,8 @@ pub trait WorkStore {
     /// nothing is left to sweep. Brakes count these rows out at once and leave them here, so a
     /// brake takes the same time with a million rows pending as with ten.
     fn sweep(&self, limit: u32) -> Result<u64, StoreError>;
-    /// The state and deadline of an enrollment.
-    fn enrollment(&self, id: i64) -> Result<Option<EnrollmentInfo>, StoreError>;
+    /// What the engine needs of the enrollments `ids` that exist, in one read.
+    fn enrollments_by_id(&self, ids: &[i64]) -> Result<Vec<(i64, EnrollmentInfo)>, StoreError>;
     /// When the earliest pending row is due, for the engine to sleep until then.
     fn next_due(&self) -> Result<Option<Timestamp>, StoreError>;
     /// Settles claimed rows in one transaction; for each, whether its lease still held (a

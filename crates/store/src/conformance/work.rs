@@ -195,12 +195,14 @@ pub fn stop_reads_as_halted_before_the_sweep(store: &dyn Store) {
     let stopped = enrollments(store, "jrn_a", 1, Some(EnrollmentState::Stopped));
     assert_eq!(stopped.len(), 3);
     assert!(stopped.iter().all(|e| e.left_at == Some(later(60))));
+    let read = store
+        .enrollments_by_id(&[enrollment, -1])
+        .expect("enrollments_by_id");
     assert_eq!(
-        store
-            .enrollment(enrollment)
-            .expect("enrollment")
-            .map(|e| e.state),
-        Some(EnrollmentState::Stopped)
+        read.iter()
+            .map(|(id, e)| (*id, e.state))
+            .collect::<Vec<_>>(),
+        [(enrollment, EnrollmentState::Stopped)]
     );
 
     assert!(sweep_all(store) >= 3);
