@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use common::id_of;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_attempt_is_retried_after_its_back_off_and_delivered_once() {
@@ -227,4 +227,51 @@ async fn a_trigger_sends_one_message_per_idempotency_key_with_its_context() {
     assert_eq!(got[0].1["body"], "Order A-17 for Ann");
     assert_eq!(got[0].1["profile_id"], "p1");
     assert_eq!(b.results(&id).await["delivered"], 1);
+}
+
+/// B3: failures are notified — once an hour at most per campaign, with the counts so far and
+/// the latest failure's reason — so an outage is one notification, not one per message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_notified_at_most_once_an_hour() {
+    let b = Bench::start(Mode::Always(400)).await;
+    b.put_profile("p1", json!({"first_name": "Ann"})).await;
+    let id = b.create(json!({"schedule": {"type": "api"}})).await;
+    assert_eq!(b.activate(&id).await, "live");
+    let failed_notices = async || -> Vec<Value> {
+        let page = b.get("/api/v1/notifications").await;
+        page.expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == "failed" && n["subject"]["id"] == id.as_str())
+            .cloned()
+            .collect()
+    };
+    for key in ["k1", "k2"] {
+        b.trigger(&id, key, json!({"profile_id": "p1"})).await;
+        b.settle().await;
+    }
+    assert_eq!(b.results(&id).await["failed"], 2);
+    let notices = failed_notices().await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    let first = &notices[0];
+    assert_eq!(
+        (first["subject"]["type"].as_str(), first["actor"].as_str()),
+        (Some("campaign"), Some("engine"))
+    );
+    assert_eq!(first["summary"]["failed"], 1);
+    assert!(
+        first["reason"].as_str().unwrap_or_default().contains("400"),
+        "{first}"
+    );
+
+    b.advance("PT1H").await;
+    b.trigger(&id, "k3", json!({"profile_id": "p1"})).await;
+    b.settle().await;
+    let notices = failed_notices().await;
+    assert_eq!(notices.len(), 2, "an hour later failures are told again");
+    assert!(
+        notices.iter().any(|n| n["summary"]["failed"] == 3),
+        "{notices:?}"
+    );
 }

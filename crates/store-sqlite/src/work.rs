@@ -2,10 +2,11 @@
 
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
+use sluice_core::notification::NotificationKind;
 use sluice_core::schedule::Schedule;
 use sluice_store::{
-    ActionRecord, DueWork, EnrollmentInfo, EnrollmentState, FanOut, Settlement, StoreError,
-    WorkKind, WorkStore,
+    ActionRecord, CommandContext, DueWork, EnrollmentInfo, EnrollmentState, FanOut, Outcome,
+    Settlement, StoreError, WorkKind, WorkStore,
 };
 
 use crate::convert::{json, ms, parsed, to_json, ts};
@@ -133,6 +134,77 @@ pub(crate) fn finish_occurrence_if_done(
         });
     if ends_now && campaign.complete(now) {
         crate::campaigns::save(tx, &campaign, false)?;
+    }
+    Ok(())
+}
+
+/// A delivery recorded as failed: its campaign or journey version, and why.
+struct Failure {
+    subject_type: &'static str,
+    subject_id: String,
+    version: u32,
+    detail: Option<String>,
+}
+
+impl Failure {
+    fn of((subject_type, subject_id): (&'static str, &str), record: &ActionRecord) -> Self {
+        Self {
+            subject_type,
+            subject_id: subject_id.to_owned(),
+            version: record.version,
+            detail: record.detail.clone(),
+        }
+    }
+}
+
+/// How often a campaign or journey version is told about failures at most.
+const FAILURE_NOTICE_EVERY_MS: i64 = 3_600_000;
+
+/// B3: failures are notified, at most once an hour per campaign or journey version, with the
+/// counts so far and the latest failure's reason, so an outage is one notification rather
+/// than one per message.
+fn notify_failures(
+    tx: &Transaction<'_>,
+    failures: Vec<Failure>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let mut seen: Vec<(&str, String, u32)> = Vec::new();
+    for f in failures.into_iter().rev() {
+        // A campaign's counts span its versions: its notices are per campaign.
+        let version = (f.subject_type == "journey").then_some(f.version);
+        let key = (f.subject_type, f.subject_id.clone(), version.unwrap_or(0));
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let last: Option<i64> = tx
+            .prepare_cached(
+                "SELECT MAX(at) FROM notifications WHERE kind = 'failed' AND subject_type = ?1
+                 AND subject_id = ?2 AND (?3 IS NULL OR version = ?3)",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![f.subject_type, f.subject_id, version], |r| r.get(0))
+            })
+            .map_err(backend)?;
+        if last.is_some_and(|at| ms(now) - at < FAILURE_NOTICE_EVERY_MS) {
+            continue;
+        }
+        let summary = match version {
+            None => crate::effects::outcome_counts(tx, Some(&f.subject_id), None)?,
+            Some(v) => crate::effects::outcome_counts(tx, None, Some((&f.subject_id, v)))?,
+        };
+        let ctx = CommandContext {
+            actor: "engine".into(),
+            reason: f.detail,
+            now,
+        };
+        crate::effects::insert_notification(
+            tx,
+            &ctx,
+            NotificationKind::Failed,
+            (f.subject_type, &f.subject_id, Some(f.version)),
+            &summary,
+        )?;
     }
     Ok(())
 }
@@ -291,9 +363,20 @@ impl WorkStore for SqliteStore {
             let mut held = Vec::with_capacity(settlements.len());
             let mut occurrences = Vec::new();
             let mut closed: Vec<(String, i64)> = Vec::new();
+            let mut failures: Vec<Failure> = Vec::new();
             for settlement in settlements {
                 if let Settlement::Advance(advance) = settlement {
-                    held.push(crate::steps::advance(tx, advance, now)?);
+                    let took = crate::steps::advance(tx, advance, now)?;
+                    if let (true, Some(r)) = (
+                        took,
+                        advance
+                            .records
+                            .iter()
+                            .find(|r| r.outcome == Outcome::Failed),
+                    ) {
+                        failures.push(Failure::of(("journey", &advance.journey_id), r));
+                    }
+                    held.push(took);
                     continue;
                 }
                 let fenced = match settlement {
@@ -346,6 +429,9 @@ impl WorkStore for SqliteStore {
                             record,
                             idempotency_key.as_deref(),
                         )?;
+                        if let (Outcome::Failed, Some(c)) = (record.outcome, &campaign_id) {
+                            failures.push(Failure::of(("campaign", c), record));
+                        }
                     }
                     Settlement::Cancelled {
                         record: Some(record),
@@ -379,6 +465,7 @@ impl WorkStore for SqliteStore {
             for (campaign_id, n) in occurrences {
                 finish_occurrence_if_done(tx, &campaign_id, n, now)?;
             }
+            notify_failures(tx, failures, now)?;
             Ok(held)
         })
     }
