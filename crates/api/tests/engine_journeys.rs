@@ -16,6 +16,11 @@ struct Receiver(Arc<Mutex<Vec<Value>>>);
 
 impl Receiver {
     async fn start() -> (Self, String) {
+        Self::answering_after(Duration::ZERO).await
+    }
+
+    /// A receiver that answers each request after `delay`.
+    async fn answering_after(delay: Duration) -> (Self, String) {
         let receiver = Self::default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
@@ -23,7 +28,8 @@ impl Receiver {
             .route(
                 "/hook",
                 axum::routing::post(
-                    |State(r): State<Receiver>, body: axum::Json<Value>| async move {
+                    move |State(r): State<Receiver>, body: axum::Json<Value>| async move {
+                        tokio::time::sleep(delay).await;
                         r.0.lock().unwrap().push(body.0);
                         "ok"
                     },
@@ -458,4 +464,97 @@ async fn a_recurring_audience_entry_follows_its_schedule_reentry_and_close() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(greeted(&receiver), ["ann", "ann", "bob"]);
     assert_eq!(app.version_status(&id, 1).await, "finished");
+}
+
+/// B1 for journeys under concurrency: stop while a slow receiver holds messages in flight.
+/// When the call returns, its summary counts exactly what the receiver got, everybody not done
+/// is halted, and nothing more arrives. Repeated, so a race that only sometimes loses shows up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_while_sending_holds_the_brake() {
+    const PEOPLE: usize = 1_200;
+    for round in 0..5 {
+        let app = spawn_with(Options {
+            engine: true,
+            ..Options::default()
+        })
+        .await;
+        let (receiver, url) = Receiver::answering_after(Duration::from_millis(50)).await;
+        let channel = app
+            .post(
+                "/api/v1/channels",
+                json!({"name": "hook", "type": "webhook", "config": {"url": url}}),
+            )
+            .await;
+        let template = app
+            .post(
+                "/api/v1/templates",
+                json!({"name": "w", "channel_type": "webhook", "body": "Hi {{ profile.id }}"}),
+            )
+            .await;
+        let journey = app
+            .post(
+                "/api/v1/journeys",
+                json!({
+                    "name": "hello", "entry": {"type": "event", "event": "signed_up"},
+                    "start": "hello",
+                    "nodes": [
+                        {"id": "hello", "type": "message", "channel_id": id_of(channel.expect(201)),
+                         "template_id": id_of(template.expect(201)), "next": "done"},
+                        {"id": "done", "type": "end"}
+                    ]
+                }),
+            )
+            .await;
+        let id = id_of(journey.expect(201));
+        app.post_empty(&format!("/api/v1/journeys/{id}/versions/1/publish"))
+            .await
+            .expect(200);
+        let events: Vec<Value> = (0..PEOPLE)
+            .map(|i| json!({"profile_id": format!("p{i}"), "name": "signed_up"}))
+            .collect();
+        app.post("/api/v1/events", Value::Array(events))
+            .await
+            .expect(202);
+        wait_for("the first messages", async || !receiver.bodies().is_empty()).await;
+
+        let stopped = app
+            .post(
+                &format!("/api/v1/journeys/{id}/versions/1/stop"),
+                json!({"reason": "wrong copy"}),
+            )
+            .await;
+        let summary = stopped.expect(200)["summary"].clone();
+        let at_return = receiver.bodies().len();
+        let delivered = summary["delivered"].as_u64().unwrap();
+        let halted = summary["halted"].as_u64().unwrap();
+        assert_eq!(
+            delivered as usize, at_return,
+            "round {round}: the summary is what was delivered"
+        );
+        assert!(at_return < PEOPLE, "round {round}: the stop came too late");
+        assert_eq!(
+            delivered + halted,
+            PEOPLE as u64,
+            "round {round}: each was greeted (and done) or halted"
+        );
+        assert_eq!(summary["cancelled"], halted);
+
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(
+            receiver.bodies().len(),
+            at_return,
+            "round {round}: a message was delivered after stop returned"
+        );
+        let results = app
+            .get(&format!("/api/v1/journeys/{id}/versions/1/results"))
+            .await;
+        let results = results.expect(200);
+        assert_eq!(results["delivered"].as_u64(), Some(delivered));
+        assert_eq!(
+            (results["stopped"].as_u64(), results["completed"].as_u64()),
+            (Some(halted), Some(delivered)),
+            "round {round}"
+        );
+        app.stop().await;
+    }
 }

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 #[derive(Debug)]
 pub struct RateLimiter {
     limit: Option<Limit>,
+    per_second: Option<u32>,
 }
 
 #[derive(Debug)]
@@ -38,7 +39,15 @@ impl RateLimiter {
                 theoretical_arrival: Mutex::new(Instant::now()),
             }
         });
-        Self { limit }
+        Self {
+            limit,
+            per_second: per_second.filter(|&r| r > 0),
+        }
+    }
+
+    /// The rate, `None` when unlimited.
+    pub fn per_second(&self) -> Option<u32> {
+        self.per_second
     }
 
     pub fn unlimited() -> Self {

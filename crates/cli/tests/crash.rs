@@ -193,14 +193,13 @@ impl Server {
             .to_owned()
     }
 
-    /// The campaign's action records with `outcome`, read page by page.
-    async fn actions(&self, id: &str, outcome: &str) -> Vec<Value> {
+    /// The action records with `outcome` of `subject` (`/api/v1/campaigns/{id}` or a journey
+    /// version's path), read page by page.
+    async fn actions(&self, subject: &str, outcome: &str) -> Vec<Value> {
         let mut all = Vec::new();
         let mut cursor = String::new();
         loop {
-            let path = format!(
-                "/api/v1/campaigns/{id}/results/actions?outcome={outcome}&limit=250{cursor}"
-            );
+            let path = format!("{subject}/results/actions?outcome={outcome}&limit=250{cursor}");
             let page = self.get(&path).await;
             all.extend(page["items"].as_array().unwrap().iter().cloned());
             match page["next_cursor"].as_str() {
@@ -211,11 +210,8 @@ impl Server {
     }
 
     /// The same records as CSV rows (header left out).
-    async fn csv_rows(&self, id: &str, outcome: &str) -> Vec<String> {
-        let url = format!(
-            "{}/api/v1/campaigns/{id}/results/actions?outcome={outcome}",
-            self.base
-        );
+    async fn csv_rows(&self, subject: &str, outcome: &str) -> Vec<String> {
+        let url = format!("{}{subject}/results/actions?outcome={outcome}", self.base);
         let r = client()
             .get(url)
             .bearer_auth(TOKEN)
@@ -243,20 +239,13 @@ fn content(body: &Value) -> Value {
     body
 }
 
-/// Sends to `MEMBERS` profiles, kills the server once the receiver has `kill_after` requests,
-/// restarts it and checks B4.
-async fn kill_and_restart(kill_after: usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let (data, log) = (dir.path().join("data"), dir.path().join("server.log"));
-    let (receiver, url) = Receiver::start().await;
-    let server = Server::start(&data, &log).await;
-
+/// A server on a fresh data dir with a webhook channel to `url`, a template, and `MEMBERS`
+/// profiles; the ids of channel and template.
+async fn prepare(server: &Server, url: &str) -> (String, String) {
     let channel = json!({"name": "hook", "type": "webhook", "config": {"url": url}});
     let channel = server.create("/api/v1/channels", channel).await;
     let template = json!({"name": "t", "channel_type": "webhook", "body": "Hi {{ profile.name }}"});
     let template = server.create("/api/v1/templates", template).await;
-    let audience = json!({"name": "all", "rule": {"all": []}});
-    let audience = server.create("/api/v1/audiences", audience).await;
     let mut csv = String::from("id,name\n");
     for i in 0..MEMBERS {
         csv.push_str(&format!("p{i},Person {i}\n"));
@@ -269,13 +258,18 @@ async fn kill_and_restart(kill_after: usize) {
         .send();
     let imported: Value = import.await.unwrap().json().await.unwrap();
     assert_eq!(imported["imported"], MEMBERS, "{imported}");
-    let campaign = json!({"name": "launch", "channel_id": channel, "template_id": template,
-                          "audience_id": audience, "schedule": {"type": "immediate"}});
-    let id = server.create("/api/v1/campaigns", campaign).await;
-    server
-        .post(&format!("/api/v1/campaigns/{id}/activate"), json!({}))
-        .await;
+    (channel, template)
+}
 
+/// Waits until the receiver has `kill_after` requests, kills the server and starts it again
+/// on the same data dir; the requests at the kill.
+async fn kill_at(
+    server: Server,
+    receiver: &Receiver,
+    kill_after: usize,
+    expected: usize,
+    (data, log): (&Path, &Path),
+) -> (Server, usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while receiver.total() < kill_after {
         assert!(
@@ -287,36 +281,45 @@ async fn kill_and_restart(kill_after: usize) {
     }
     server.kill();
     let at_kill = receiver.total();
-    let in_flight = at_kill - *receiver.answered.lock().unwrap();
     assert!(
-        at_kill < MEMBERS,
+        at_kill < expected,
         "the send was over before the kill ({at_kill} requests)"
     );
+    (Server::start(data, log).await, at_kill)
+}
 
-    let server = Server::start(&data, &log).await;
+/// Polls `path` until `done` holds of it.
+async fn wait_until(server: &Server, path: &str, done: impl Fn(&Value) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let campaign = server.get(&format!("/api/v1/campaigns/{id}")).await;
-        if campaign["status"] == "completed" {
-            break;
+        let value = server.get(path).await;
+        if done(&value) {
+            return;
         }
         assert!(
             Instant::now() < deadline,
-            "not completed: {campaign}\n{}",
+            "not done: {value}\n{}",
             server.log()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
 
+/// B4 after a kill: every expected message (`expected` keys) reached the receiver, repeats only
+/// of those in flight and each with its key and payload, exactly one `delivered` record each.
+async fn check_b4(
+    server: &Server,
+    receiver: &Receiver,
+    subject: &str,
+    expected: usize,
+    what: &str,
+) {
     let requests = receiver.requests();
     let mut by_key: HashMap<&str, Vec<&Value>> = HashMap::new();
     for (key, body) in &requests {
         by_key.entry(key).or_default().push(body);
     }
-    let what = format!("kill after {kill_after} (at {at_kill}, {in_flight} in flight)");
-    assert_eq!(by_key.len(), MEMBERS, "{what}: keys lost");
-    let profiles: HashSet<&Value> = by_key.values().map(|b| &b[0]["profile_id"]).collect();
-    assert_eq!(profiles.len(), MEMBERS, "{what}: one key per member");
+    assert_eq!(by_key.len(), expected, "{what}: keys lost");
     for (key, bodies) in &by_key {
         assert!(
             bodies
@@ -325,23 +328,60 @@ async fn kill_and_restart(kill_after: usize) {
             "{what}: a repeat of {key} differs: {bodies:?}"
         );
     }
+    let delivered = server.actions(subject, "delivered").await;
+    assert_eq!(delivered.len(), expected, "{what}: delivered records");
+    assert_eq!(
+        server.csv_rows(subject, "delivered").await.len(),
+        expected,
+        "{what}: CSV rows"
+    );
+    let results = server.get(&format!("{subject}/results")).await;
+    assert_eq!(results["delivered"], expected, "{what}: {results}");
+    assert_eq!(results["failed"], 0, "{what}: {results}");
+    let repeats = requests.len() - expected;
+    eprintln!("{what}: {repeats} repeated");
+    assert!(
+        repeats <= IN_FLIGHT_MAX,
+        "{what}: {repeats} deliveries were repeated after the restart; only those in flight at \
+         the kill (at most {IN_FLIGHT_MAX}) should be"
+    );
+}
 
-    let delivered = server.actions(&id, "delivered").await;
-    assert_eq!(delivered.len(), MEMBERS, "{what}: delivered records");
+/// Sends to `MEMBERS` profiles, kills the server once the receiver has `kill_after` requests,
+/// restarts it and checks B4.
+async fn kill_and_restart(kill_after: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, log) = (dir.path().join("data"), dir.path().join("server.log"));
+    let (receiver, url) = Receiver::start().await;
+    let server = Server::start(&data, &log).await;
+    let (channel, template) = prepare(&server, &url).await;
+    let audience = json!({"name": "all", "rule": {"all": []}});
+    let audience = server.create("/api/v1/audiences", audience).await;
+    let campaign = json!({"name": "launch", "channel_id": channel, "template_id": template,
+                          "audience_id": audience, "schedule": {"type": "immediate"}});
+    let id = server.create("/api/v1/campaigns", campaign).await;
+    server
+        .post(&format!("/api/v1/campaigns/{id}/activate"), json!({}))
+        .await;
+
+    let (server, at_kill) = kill_at(server, &receiver, kill_after, MEMBERS, (&data, &log)).await;
+    wait_until(&server, &format!("/api/v1/campaigns/{id}"), |c| {
+        c["status"] == "completed"
+    })
+    .await;
+
+    let what = format!("campaign, kill after {kill_after} (at {at_kill})");
+    let subject = format!("/api/v1/campaigns/{id}");
+    check_b4(&server, &receiver, &subject, MEMBERS, &what).await;
+    let requests = receiver.requests();
+    let profiles: HashSet<&Value> = requests.iter().map(|(_, b)| &b["profile_id"]).collect();
+    assert_eq!(profiles.len(), MEMBERS, "{what}: one key per member");
+    let delivered = server.actions(&subject, "delivered").await;
     let recorded: HashSet<&Value> = delivered.iter().map(|a| &a["profile_id"]).collect();
     assert_eq!(
         recorded, profiles,
         "{what}: one delivered record per member"
     );
-    assert_eq!(
-        server.csv_rows(&id, "delivered").await.len(),
-        MEMBERS,
-        "{what}: CSV rows"
-    );
-    let results = server.get(&format!("/api/v1/campaigns/{id}/results")).await;
-    assert_eq!(results["delivered"], MEMBERS, "{what}: {results}");
-    assert_eq!(results["failed"], 0, "{what}: {results}");
-
     let after: HashSet<&str> = requests[at_kill..]
         .iter()
         .map(|(k, _)| k.as_str())
@@ -351,15 +391,60 @@ async fn kill_and_restart(kill_after: usize) {
         requests.len() - at_kill,
         "{what}: a key sent twice after restart"
     );
-    let repeats = requests.len() - MEMBERS;
-    eprintln!("{what}: {repeats} repeated");
-    assert!(
-        repeats <= IN_FLIGHT_MAX,
-        "{what}: {repeats} deliveries were repeated after the restart; only those in flight at \
-         the kill (at most {IN_FLIGHT_MAX}) should be"
-    );
 }
 
+/// The same for a journey: every member enters by an event and walks `hello` (message) →
+/// `bye` (message) → `done`; the server is killed mid-walk and restarted.
+async fn kill_journey_and_restart(kill_after: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, log) = (dir.path().join("data"), dir.path().join("server.log"));
+    let (receiver, url) = Receiver::start().await;
+    let server = Server::start(&data, &log).await;
+    let (channel, template) = prepare(&server, &url).await;
+    let journey = json!({
+        "name": "welcome", "entry": {"type": "event", "event": "signed_up"}, "start": "hello",
+        "nodes": [
+            {"id": "hello", "type": "message", "channel_id": channel, "template_id": template, "next": "bye"},
+            {"id": "bye", "type": "message", "channel_id": channel, "template_id": template, "next": "done"},
+            {"id": "done", "type": "end"}
+        ]
+    });
+    let id = server.create("/api/v1/journeys", journey).await;
+    server
+        .post(
+            &format!("/api/v1/journeys/{id}/versions/1/publish"),
+            json!({}),
+        )
+        .await;
+    let events: Vec<Value> = (0..MEMBERS)
+        .map(|i| json!({"profile_id": format!("p{i}"), "name": "signed_up"}))
+        .collect();
+    server.post("/api/v1/events", Value::Array(events)).await;
+
+    let expected = 2 * MEMBERS;
+    let (server, at_kill) = kill_at(server, &receiver, kill_after, expected, (&data, &log)).await;
+    let subject = format!("/api/v1/journeys/{id}/versions/1");
+    wait_until(&server, &format!("{subject}/results"), |r| {
+        r["completed"] == MEMBERS
+    })
+    .await;
+
+    let what = format!("journey, kill after {kill_after} (at {at_kill})");
+    check_b4(&server, &receiver, &subject, expected, &what).await;
+    // Each profile got each of its two messages under one key.
+    let mut keys: HashMap<(String, String), HashSet<String>> = HashMap::new();
+    for (key, body) in receiver.requests() {
+        let who = body["profile_id"].as_str().unwrap_or_default().to_owned();
+        let node = body["node_id"].as_str().unwrap_or_default().to_owned();
+        keys.entry((who, node)).or_default().insert(key);
+    }
+    assert_eq!(
+        keys.len(),
+        expected,
+        "{what}: a message per profile and node"
+    );
+    assert!(keys.values().all(|k| k.len() == 1), "{what}: one key each");
+}
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_send_killed_early_resumes_without_loss_or_duplicates() {
     kill_and_restart(50).await;
@@ -368,4 +453,9 @@ async fn a_send_killed_early_resumes_without_loss_or_duplicates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_send_killed_halfway_resumes_without_loss_or_duplicates() {
     kill_and_restart(300).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_journey_killed_mid_walk_resumes_without_loss_or_duplicates() {
+    kill_journey_and_restart(400).await;
 }

@@ -19,14 +19,12 @@ use tracing::Instrument;
 
 pub use brakes::{BrakeSubject, Brakes, InFlight};
 
-/// The kinds of work this engine carries out.
-const KINDS: &[WorkKind] = &[
-    WorkKind::Occurrence,
-    WorkKind::Send,
-    WorkKind::Trigger,
-    WorkKind::JourneyEntry,
-    WorkKind::JourneyStep,
-];
+/// The kinds of work this engine carries out: fan-outs (a page of an audience each) are
+/// claimed ahead of the rest.
+const FAN_OUTS: &[WorkKind] = &[WorkKind::Occurrence, WorkKind::JourneyEntry];
+const KINDS: &[WorkKind] = &[WorkKind::Send, WorkKind::Trigger, WorkKind::JourneyStep];
+/// Fan-out pages claimed per tick.
+const FAN_OUT_BATCH: u32 = 4;
 
 /// Rows a brake ended that one tick cancels.
 const SWEEP_BATCH: u32 = 2_000;
@@ -160,8 +158,12 @@ impl Engine {
         let now = self.clock.now();
         let lease_until = now + self.config.lease;
         let batch = self.config.batch;
+        // Fan-outs first: a page of an audience is due again at once, and must not wait behind
+        // the sends of its own earlier pages.
         let claimed = blocking(&self.store, move |s| {
-            s.claim_due(now, batch, lease_until, KINDS)
+            let mut claimed = s.claim_due(now, FAN_OUT_BATCH, lease_until, FAN_OUTS)?;
+            claimed.extend(s.claim_due(now, batch, lease_until, KINDS)?);
+            Ok(claimed)
         })
         .await?;
         let n = claimed.len() + swept as usize;

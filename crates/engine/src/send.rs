@@ -326,6 +326,7 @@ pub(crate) async fn deliver(engine: &Engine, works: Vec<DueWork>) -> Result<(), 
     })
     .await
     .map_err(|e| StoreError::Backend(format!("preparing messages failed: {e}")))??;
+    let steps = defer_beyond_rate(steps, now);
     // A brake waits for the chunks in flight only: each holds its deliveries' registrations
     // until its outcomes are written.
     let size = engine.config.chunk.max(1);
@@ -341,6 +342,42 @@ pub(crate) async fn deliver(engine: &Engine, works: Vec<DueWork>) -> Result<(), 
         result?;
     }
     Ok(())
+}
+
+/// A rate-limited channel is given what it can take in a quarter of a second per batch; the
+/// rest goes back to wait in the store, due when the limit will have room (not counted as an
+/// attempt). So a slow channel never holds the engine — other campaigns, journeys, the next
+/// page of a fan-out — for long.
+fn defer_beyond_rate(steps: Vec<Step>, now: Timestamp) -> Vec<Step> {
+    let mut taken: HashMap<*const RateLimiter, u32> = HashMap::new();
+    steps
+        .into_iter()
+        .map(|step| {
+            let Step::Send(ready) = step else {
+                return step;
+            };
+            let Some((limiter, rate)) = ready
+                .plan
+                .limiter
+                .as_ref()
+                .and_then(|l| Some((Arc::as_ptr(l), l.per_second()?)))
+            else {
+                return Step::Send(ready);
+            };
+            let n = taken.entry(limiter).or_default();
+            *n += 1;
+            let allowance = (rate / 4).max(1);
+            if *n <= allowance {
+                return Step::Send(ready);
+            }
+            let wait = std::time::Duration::from_secs(1) * (*n - allowance) / rate;
+            Step::Decided(Settlement::Defer {
+                work_id: ready.work.id,
+                attempt: ready.work.attempt,
+                at: now + wait,
+            })
+        })
+        .collect()
 }
 
 /// Sends one chunk and settles it in one transaction.

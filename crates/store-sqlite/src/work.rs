@@ -402,6 +402,18 @@ impl WorkStore for SqliteStore {
                          RETURNING kind, campaign_id, journey_id, occurrence",
                         params![work_id, attempt, ms(*at)],
                     )?,
+                    Settlement::Defer {
+                        work_id,
+                        attempt,
+                        at,
+                    } => fenced_update(
+                        tx,
+                        "UPDATE due_work SET state = 'pending', lease_until = NULL, due_at = ?3,
+                                             attempt = attempt - 1
+                         WHERE id = ?1 AND attempt = ?2 AND state = 'claimed'
+                         RETURNING kind, campaign_id, journey_id, occurrence",
+                        params![work_id, attempt, ms(*at)],
+                    )?,
                     Settlement::Cancelled {
                         work_id, attempt, ..
                     } => fenced_update(
@@ -441,7 +453,10 @@ impl WorkStore for SqliteStore {
                     }
                     _ => {}
                 }
-                if matches!(settlement, Settlement::Retry { .. }) {
+                if matches!(
+                    settlement,
+                    Settlement::Retry { .. } | Settlement::Defer { .. }
+                ) {
                     continue;
                 }
                 if matches!(kind.as_str(), "send" | "trigger")

@@ -80,6 +80,13 @@ pub enum Settlement {
         at: Timestamp,
         reason: String,
     },
+    /// Not this time: back to wait until `at`, the claim not counted as an attempt (a message
+    /// its channel's rate limit cannot take soon).
+    Defer {
+        work_id: i64,
+        attempt: u32,
+        at: Timestamp,
+    },
     /// Not to be done any more (the campaign ended); recorded as cancelled.
     Cancelled {
         work_id: i64,
@@ -141,6 +148,7 @@ impl Settlement {
         match self {
             Self::Done { work_id, .. }
             | Self::Retry { work_id, .. }
+            | Self::Defer { work_id, .. }
             | Self::Cancelled { work_id, .. } => *work_id,
             Self::Advance(a) => a.work_id,
         }
