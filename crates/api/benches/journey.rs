@@ -1,7 +1,9 @@
 //! Journey and event-ingest benchmark, over real HTTP into a fresh SQLite file, on the test
-//! clock: N events of a name no journey listens to (plain ingest), then N `signed_up` events
+//! clock: N events of a name no journey listens to (plain ingest), then, twice, N events
 //! entering an event-triggered journey `first` (message) → `pause` (wait 1 hour) → `second`
-//! (message) → `done` (end), its messages delivered to a local webhook receiver. Prints a table.
+//! (message) → `done` (end): once with its messages delivered to a local webhook receiver,
+//! once through the inbox channel (no network hop: what the engine itself costs). Prints a
+//! table.
 //!
 //! `cargo bench -p sluice-api --bench journey` (`SLUICE_BENCH_ROWS`, default 100,000).
 
@@ -10,6 +12,7 @@ mod support;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 use support::{App, env, peak_memory_mib, receiver};
 
@@ -39,49 +42,56 @@ async fn ingest(app: &App, name: &str, rows: usize) -> anyhow::Result<f64> {
             .map(|body| app.post("/api/v1/events", body)),
     )
     .buffer_unordered(2);
-    while let Some(result) = futures_util::StreamExt::next(&mut posts).await {
+    while let Some(result) = posts.next().await {
         result?;
     }
     Ok(started.elapsed().as_secs_f64())
 }
 
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) -> anyhow::Result<()> {
-    for _ in 0..600_000 {
-        if done() {
+/// Polls the version's results until `done` holds of them.
+async fn until_results(app: &App, id: &str, done: impl Fn(&Value) -> bool) -> anyhow::Result<()> {
+    loop {
+        let r = app
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/v1/journeys/{id}/versions/1/results"),
+                None,
+            )
+            .await?;
+        if done(&r) {
             return Ok(());
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    anyhow::bail!("timed out waiting for {what}")
 }
 
-use futures_util::StreamExt as _;
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let rows = env("SLUICE_BENCH_ROWS", 100_000);
-    let app = App::start(true, Some("2026-01-01T00:00:00Z")).await?;
-    let (url, count) = receiver(Duration::ZERO).await?;
-
-    let plain = ingest(&app, "page_viewed", rows).await?;
-
+/// Seconds for: the events entering the journey, entry → everybody waiting, wait over →
+/// everybody done; messages through a channel of `kind` (`webhook` to the local receiver,
+/// or `inbox`: no network hop, what the engine itself costs).
+async fn journey(app: &App, url: &str, kind: &str, rows: usize) -> anyhow::Result<[f64; 3]> {
+    let config = if kind == "webhook" {
+        json!({"url": url})
+    } else {
+        json!({})
+    };
     let channel = app
         .post(
             "/api/v1/channels",
-            json!({"name": "hook", "type": "webhook", "config": {"url": url}}),
+            json!({"name": kind, "type": kind, "config": config}),
         )
         .await?;
     let template = app
         .post(
             "/api/v1/templates",
-            json!({"name": "t", "channel_type": "webhook", "body": "Hi {{ profile.id }}, {{ event.plan }}"}),
+            json!({"name": "t", "channel_type": kind, "body": "Hi {{ profile.id }}, {{ event.plan }}"}),
         )
         .await?;
+    let event = format!("signed_up_{kind}");
     let journey = app
         .post(
             "/api/v1/journeys",
             json!({
-                "name": "bench", "entry": {"type": "event", "event": "signed_up"},
+                "name": kind, "entry": {"type": "event", "event": event},
                 "start": "first",
                 "nodes": [
                     {"id": "first", "type": "message", "channel_id": channel["id"], "template_id": template["id"], "next": "pause"},
@@ -98,82 +108,63 @@ async fn main() -> anyhow::Result<()> {
         json!({}),
     )
     .await?;
-
-    // Entries: the events are ingested and each enters the journey while the engine runs the
-    // first steps beside them.
+    let n = rows as u64;
+    // The events are ingested and each enters the journey while the engine runs the first
+    // steps beside them; then everybody waits at `pause` once the first message is settled.
     let started = Instant::now();
-    let entering = ingest(&app, "signed_up", rows).await?;
-    wait_until("the first messages", || {
-        count.load(Ordering::Relaxed) as usize >= rows
+    let entering = ingest(app, &event, rows).await?;
+    until_results(app, &id, |r| {
+        r["per_node"]["first"]["sent"].as_u64() == Some(n)
     })
     .await?;
-    let first = started.elapsed().as_secs_f64();
-    // Everybody waits at `pause` (the step after the first message is settled).
-    loop {
-        let r = app
-            .call(
-                reqwest::Method::GET,
-                &format!("/api/v1/journeys/{id}/versions/1/results"),
-                None,
-            )
-            .await?;
-        if r["per_node"]["first"]["sent"].as_u64() == Some(rows as u64) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
     let waiting = started.elapsed().as_secs_f64();
-
     // The wait ends for everybody at once: second message, end.
     app.post("/api/v1/test/clock", json!({"advance": "PT1H"}))
         .await?;
     let resumed = Instant::now();
-    wait_until("the second messages", || {
-        count.load(Ordering::Relaxed) as usize >= 2 * rows
-    })
-    .await?;
-    loop {
-        let r = app
-            .call(
-                reqwest::Method::GET,
-                &format!("/api/v1/journeys/{id}/versions/1/results"),
-                None,
-            )
-            .await?;
-        if r["completed"].as_u64() == Some(rows as u64) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let second = resumed.elapsed().as_secs_f64();
-    app.stop.cancel();
+    until_results(app, &id, |r| r["completed"].as_u64() == Some(n)).await?;
+    Ok([entering, waiting, resumed.elapsed().as_secs_f64()])
+}
 
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let rows = env("SLUICE_BENCH_ROWS", 100_000);
+    let app = App::start(true, Some("2026-01-01T00:00:00Z")).await?;
+    let (url, count) = receiver(Duration::ZERO).await?;
+    let plain = ingest(&app, "page_viewed", rows).await?;
     let n = rows as f64;
-    println!(
-        "\njourney and events, {rows} profiles, webhook to a local receiver, fresh SQLite file\n"
-    );
-    println!("| measure | value |");
-    println!("|---------|------:|");
-    println!(
+    let mut lines = vec![format!(
         "| event ingest over HTTP, {BATCH} per request (no journey) | {:.0} events/s |",
         n / plain
+    )];
+    for kind in ["webhook", "inbox"] {
+        let [entering, waiting, done] = journey(&app, &url, kind, rows).await?;
+        lines.push(format!(
+            "| {kind}: events entering the journey (ingest + entry) | {:.0} entries/s |",
+            n / entering
+        ));
+        lines.push(format!(
+            "| {kind}: entry → all waiting (message + wait: 2 nodes each) | {waiting:.2} s, {:.0} nodes/s |",
+            2.0 * n / waiting
+        ));
+        lines.push(format!(
+            "| {kind}: wait over → all done (message + end: 2 nodes each) | {done:.2} s, {:.0} nodes/s |",
+            2.0 * n / done
+        ));
+    }
+    anyhow::ensure!(
+        count.load(Ordering::Relaxed) as usize == 2 * rows,
+        "the receiver got {} messages, not {}",
+        count.load(Ordering::Relaxed),
+        2 * rows
     );
-    println!(
-        "| events entering the journey (ingest + entry) | {:.0} entries/s |",
-        n / entering
-    );
-    println!(
-        "| entry → first message delivered, all {rows} | {first:.2} s ({:.0} per s) |",
-        n / first
-    );
-    println!(
-        "| entry → everybody waiting (message + wait: 2 node executions each) | {waiting:.2} s ({:.0} nodes/s) |",
-        2.0 * n / waiting
-    );
-    println!(
-        "| wait over → everybody done (message + end: 2 node executions each) | {second:.2} s ({:.0} nodes/s) |",
-        2.0 * n / second
-    );
+    app.stop.cancel();
+    println!("\njourney and events, {rows} profiles, fresh SQLite file, test clock\n");
+    println!("| measure | value |");
+    println!("|---------|------:|");
+    for line in lines {
+        println!("{line}");
+    }
     if let Some(peak) = peak_memory_mib() {
         println!("| peak memory of the process (server, engine, receiver) | {peak} MiB |");
     }

@@ -199,6 +199,12 @@ async fn profiles_walk_message_wait_condition_and_update() {
     );
     assert_eq!(results["delivered"], 2);
     assert_eq!(results["per_node"]["welcome"]["sent"], 2);
+    let entered = |node: &str| results["per_node"][node]["entered"].as_u64();
+    assert_eq!(
+        ["welcome", "pause", "check", "tag", "done"].map(entered),
+        [Some(2), Some(2), Some(2), Some(1), Some(2)],
+        "arrivals per node: {results}"
+    );
     assert_eq!(receiver.bodies().len(), 2, "each message once");
 }
 

@@ -81,6 +81,7 @@ fn advance(
         idempotency_key: work.idempotency_key.clone(),
         updates: Vec::new(),
         removals: Vec::new(),
+        visited: Vec::new(),
         next,
     }))
 }
@@ -651,5 +652,6 @@ fn walk_on<'a>(
     };
     a.updates = walked.updates;
     a.removals = walked.removals;
+    a.visited = walked.visited;
     Settlement::Advance(a)
 }

@@ -27,7 +27,7 @@ const KINDS: &[WorkKind] = &[WorkKind::Send, WorkKind::Trigger, WorkKind::Journe
 const FAN_OUT_BATCH: u32 = 4;
 
 /// Rows a brake ended that one tick cancels.
-const SWEEP_BATCH: u32 = 2_000;
+const SWEEP_BATCH: u32 = 500;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {

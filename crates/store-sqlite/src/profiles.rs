@@ -109,6 +109,7 @@ pub(crate) fn enter(
     }
     let enrollment = tx.last_insert_rowid();
     crate::effects::move_inside(tx, &e.journey_id, e.version, 1)?;
+    crate::steps::visit(tx, &e.journey_id, e.version, &e.definition.start)?;
     tx.prepare_cached(
         "INSERT INTO due_work (kind, journey_id, version, enrollment_id, node_id, profile_id, due_at,
                                idempotency_key)

@@ -107,22 +107,27 @@ fn compute(c: &Connection, subject: &Subject) -> rusqlite::Result<Results> {
                     _ => {}
                 }
             }
+            // Arrivals per node; cancelled steps per node (a stopped version's pending ones
+            // too, swept or not).
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT node_id, state = 'cancelled' OR (state IN ('pending', 'claimed') AND {stopped}),
-                        COUNT(*)
-                 FROM due_work WHERE {filter} AND kind = 'journey_step' AND node_id IS NOT NULL
-                 GROUP BY node_id, 2",
+                "SELECT node_id, SUM(n) FROM node_visits WHERE {filter} GROUP BY node_id"
+            ))?;
+            let mut rows = stmt.query(params![id, version])?;
+            while let Some(r) = rows.next()? {
+                results.per_node.entry(r.get(0)?).or_default().entered += r.get::<_, u64>(1)?;
+            }
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT node_id, COUNT(*) FROM due_work WHERE {filter} AND kind = 'journey_step'
+                 AND node_id IS NOT NULL
+                 AND (state = 'cancelled' OR (state IN ('pending', 'claimed') AND {stopped}))
+                 GROUP BY node_id",
                 stopped = stopped.replace("enrollments.", "due_work.")
             ))?;
             let mut rows = stmt.query(params![id, version])?;
             while let Some(r) = rows.next()? {
-                let counters = results.per_node.entry(r.get(0)?).or_default();
-                let n: u64 = r.get(2)?;
-                counters.entered += n;
-                if r.get::<_, bool>(1)? {
-                    counters.cancelled += n;
-                    results.cancelled += n;
-                }
+                let n: u64 = r.get(1)?;
+                results.per_node.entry(r.get(0)?).or_default().cancelled += n;
+                results.cancelled += n;
             }
         }
     }

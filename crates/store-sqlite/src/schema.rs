@@ -244,6 +244,19 @@ CREATE TRIGGER actions_tally AFTER INSERT ON actions BEGIN
     ON CONFLICT (subject, version, outcome) DO UPDATE SET n = n + 1;
 END;
 
+-- How many times profiles arrived at each node of a journey version (B2 per node `entered`).
+CREATE TABLE node_visits (
+    journey_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    node_id TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (journey_id, version, node_id)
+) WITHOUT ROWID;
+-- Before this table the steps were the record: one per node a step started at.
+INSERT INTO node_visits (journey_id, version, node_id, n)
+    SELECT journey_id, version, node_id, COUNT(*) FROM due_work
+    WHERE kind = 'journey_step' AND node_id IS NOT NULL GROUP BY 1, 2, 3;
+
 -- An aborted campaign or stopped journey version whose rows are still to be swept: its pending
 -- work cancelled, its enrollments marked stopped (as of `at`). Until then readers treat those
 -- rows as what the brake made them.

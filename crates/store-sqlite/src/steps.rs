@@ -27,6 +27,9 @@ pub(crate) fn advance(
         return Ok(false);
     }
     let journey = Some(a.journey_id.clone());
+    for node in &a.visited {
+        visit(tx, &a.journey_id, a.version, node)?;
+    }
     for (i, record) in a.records.iter().enumerate() {
         let key = if i == 0 {
             a.idempotency_key.as_deref()
@@ -175,5 +178,21 @@ fn remove(
         .map_err(backend)?;
         journeys::finish_if_empty(tx, ctx, journey_id, version)?;
     }
+    Ok(())
+}
+
+/// Counts one arrival at `node` (B2: per node `entered`).
+pub(crate) fn visit(
+    tx: &Transaction<'_>,
+    journey_id: &str,
+    version: u32,
+    node: &str,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO node_visits (journey_id, version, node_id, n) VALUES (?1, ?2, ?3, 1)
+         ON CONFLICT (journey_id, version, node_id) DO UPDATE SET n = n + 1",
+    )
+    .and_then(|mut s| s.execute(params![journey_id, version, node]))
+    .map_err(backend)?;
     Ok(())
 }

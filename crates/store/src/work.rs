@@ -113,6 +113,8 @@ pub struct Advance {
     pub updates: Vec<serde_json::Map<String, serde_json::Value>>,
     /// Journeys `remove_from_journey` nodes take the profile out of (J9).
     pub removals: Vec<String>,
+    /// The nodes the walk arrived at, in order (counted per node in the results).
+    pub visited: Vec<String>,
     pub next: Next,
 }
 
