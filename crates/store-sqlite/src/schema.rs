@@ -223,6 +223,11 @@ UPDATE journey_versions SET inside = (
 -- The properties of the event a profile entered by, for its messages' templates (`event`).
 ALTER TABLE enrollments ADD COLUMN event TEXT;
 
+-- Fan-outs (a page of an audience each) are claimed ahead of the rest; this finds the few of
+-- them without walking past every pending send.
+CREATE INDEX due_work_fan_outs ON due_work(due_at, id)
+    WHERE state = 'pending' AND kind IN ('occurrence', 'journey_entry');
+
 -- Outcomes of the action log per campaign (version 0: a campaign's counts span its versions)
 -- or journey version, kept by a trigger so no insert path can forget them.
 CREATE TABLE tallies (
