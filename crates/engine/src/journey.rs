@@ -16,7 +16,9 @@ use jiff::Timestamp;
 use sluice_channels::{OutgoingMessage, SubjectKind};
 use sluice_core::channel::ChannelType;
 use sluice_core::journey::walk::{Stop, walk};
-use sluice_core::journey::{Journey, JourneyVersion, JourneyVersionStatus, Node};
+use sluice_core::journey::{
+    Journey, JourneyDefinition, JourneyVersion, JourneyVersionStatus, Node,
+};
 use sluice_core::profile::Profile;
 use sluice_core::rule::{EventCounts, Rule};
 use sluice_store::{
@@ -122,17 +124,12 @@ async fn load(engine: &Engine, works: &[DueWork]) -> Result<Batch, StoreError> {
     let mut profile_ids: Vec<String> = works.iter().filter_map(|w| w.profile_id.clone()).collect();
     profile_ids.sort_unstable();
     profile_ids.dedup();
-    let keys: Vec<(Option<String>, u32, Option<String>, bool)> = works
+    let mut keys: Vec<(Option<String>, u32)> = works
         .iter()
-        .map(|w| {
-            (
-                w.journey_id.clone(),
-                w.version,
-                w.node_id.clone(),
-                resumes(w),
-            )
-        })
+        .map(|w| (w.journey_id.clone(), w.version))
         .collect();
+    keys.sort_unstable();
+    keys.dedup();
     let (journeys, enrollments, profiles, catalog) = blocking(&engine.store, move |s| {
         let mut journeys = HashMap::new();
         for id in journey_ids {
@@ -147,34 +144,34 @@ async fn load(engine: &Engine, works: &[DueWork]) -> Result<Batch, StoreError> {
             .into_iter()
             .map(|p| (p.id.clone(), p))
             .collect();
-        // The channels and templates of the messages this batch sends.
+        // The channels and templates of every message of the batch's versions: a step may
+        // walk on to any of them.
         let mut channels = HashMap::new();
         let mut templates = HashMap::new();
-        for (journey_id, version, node_id, resume) in keys {
-            let node = journey_id
+        for (journey_id, version) in keys {
+            let Some(v) = journey_id
                 .and_then(|id| journeys.get(&id))
                 .and_then(|j: &Journey| j.version(version))
-                .zip(node_id)
-                .and_then(|(v, n)| v.definition.node(&n).cloned());
-            if let (
-                false,
-                Some(Node::Message {
+            else {
+                continue;
+            };
+            for node in &v.definition.nodes {
+                if let Node::Message {
                     channel_id,
                     template_id,
                     ..
-                }),
-            ) = (resume, node)
-            {
-                if let std::collections::hash_map::Entry::Vacant(slot) = channels.entry(channel_id)
+                } = node
                 {
-                    let c = s.channel(slot.key())?;
-                    slot.insert(c);
-                }
-                if let std::collections::hash_map::Entry::Vacant(slot) =
-                    templates.entry(template_id)
-                {
-                    let t = s.template(slot.key())?;
-                    slot.insert(t);
+                    if let std::collections::hash_map::Entry::Vacant(slot) =
+                        channels.entry(channel_id.clone())
+                    {
+                        slot.insert(s.channel(channel_id)?);
+                    }
+                    if let std::collections::hash_map::Entry::Vacant(slot) =
+                        templates.entry(template_id.clone())
+                    {
+                        slot.insert(s.template(template_id)?);
+                    }
                 }
             }
         }
@@ -229,61 +226,107 @@ pub(crate) async fn step(engine: &Engine, works: Vec<DueWork>) -> Result<(), Sto
     Ok(())
 }
 
-/// A step after its message (if any) went out: what it still needs to be settled.
-enum Ran {
-    /// Settled as it is (gone, halted, timed out, braked, or a retry of its message).
+/// One step, decided and walked up to the message it sends (if any), on the blocking pool.
+enum Prepared {
+    /// Settled as it is: nothing to run (gone, halted, not active), a timeout, or a walk that
+    /// failed. Needs no brake: it sends nothing and moves nobody on.
     Settled(Settlement),
-    /// Walk on from the step's node, with the message record (if it sent one).
-    Walk {
-        work: DueWork,
-        enrollment_id: i64,
-        skip_first: bool,
-        records: Vec<ActionRecord>,
-    },
+    /// Runs under the version's brake: sends `message` (if any), then walks on from it.
+    Run(Box<Step>),
 }
 
+/// A step that runs: where the walk before its message got (a wait that is over, a
+/// condition…), the message at node `at` it sends, and the attributes the walk has set so far.
+struct Step {
+    work: DueWork,
+    enrollment_id: i64,
+    before: Walked,
+    /// The message node and its message (ready, or recorded as not sent); `None` when the walk
+    /// ended at a wait or the end without one (`before.next` says where it goes).
+    message: Option<(String, Outgoing)>,
+    attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What walks of one step did so far.
+#[derive(Default)]
+struct Walked {
+    records: Vec<ActionRecord>,
+    updates: Vec<serde_json::Map<String, serde_json::Value>>,
+    removals: Vec<String>,
+    visited: Vec<String>,
+    next: Option<Next>,
+}
+
+impl Walked {
+    fn absorb(&mut self, w: sluice_core::journey::walk::Walk, next: Next) {
+        self.updates.extend(w.updates);
+        self.removals.extend(w.removals);
+        self.visited.extend(w.visited);
+        self.next = Some(next);
+    }
+
+    fn settlement(self, work: &DueWork, enrollment_id: i64) -> Settlement {
+        let next = self.next.unwrap_or(Next::Leave {
+            node_id: None,
+            state: EnrollmentState::Failed,
+        });
+        let Settlement::Advance(mut a) = advance(work, enrollment_id, self.records, next) else {
+            unreachable!("advance builds an Advance")
+        };
+        a.updates = self.updates;
+        a.removals = self.removals;
+        a.visited = self.visited;
+        Settlement::Advance(a)
+    }
+}
+
+/// A step after its message went out: what it still needs to be settled.
+enum Ran {
+    Settled(Settlement),
+    /// Walk on from the message node (`None`: nothing was sent; `before` is complete).
+    WalkOn(Box<Step>),
+}
+
+/// Runs one chunk: its steps are decided and walked up to their messages, the messages go
+/// out, and the walks after them run with the settlement — walks on the blocking pool, since
+/// conditions may read event counts.
 async fn run_chunk(
     engine: &Engine,
     batch: Arc<Batch>,
     chunk: Vec<DueWork>,
 ) -> Result<(), StoreError> {
     let now = engine.clock.now();
-    let ran = futures_util::future::join_all(
-        chunk
-            .into_iter()
-            .map(|work| run_one(engine, &batch, work, now)),
-    )
-    .await;
+    let store = Arc::clone(&engine.store);
+    let prepared = {
+        let batch = Arc::clone(&batch);
+        tokio::task::spawn_blocking(move || {
+            let mut rules = HashMap::new();
+            chunk
+                .into_iter()
+                .map(|work| prepare(store.as_ref(), &batch, &mut rules, work, now))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("journey walk failed: {e}")))?
+    };
+    let ran =
+        futures_util::future::join_all(prepared.into_iter().map(|step| run_one(engine, step, now)))
+            .await;
     let mut guards: Vec<InFlight> = Vec::with_capacity(ran.len());
     let mut steps = Vec::with_capacity(ran.len());
     for (step, guard) in ran {
         steps.push(step);
         guards.extend(guard);
     }
-    // The walks may read event counts (conditions): on the blocking pool, with the settlement.
     let store = Arc::clone(&engine.store);
     let settled_at = engine.clock.now();
     tokio::task::spawn_blocking(move || {
-        let mut rules: HashMap<(String, u32), BTreeMap<&str, Rule>> = HashMap::new();
+        let mut rules = HashMap::new();
         let settlements: Vec<Settlement> = steps
             .into_iter()
             .map(|step| match step {
                 Ran::Settled(s) => s,
-                Ran::Walk {
-                    work,
-                    enrollment_id,
-                    skip_first,
-                    records,
-                } => walk_on(
-                    store.as_ref(),
-                    &batch,
-                    &mut rules,
-                    &work,
-                    enrollment_id,
-                    skip_first,
-                    records,
-                    now,
-                ),
+                Ran::WalkOn(step) => walk_on(store.as_ref(), &batch, &mut rules, *step, now),
             })
             .collect();
         store.settle(&settlements, settled_at)
@@ -295,28 +338,21 @@ async fn run_chunk(
     Ok(())
 }
 
-/// Decides one step and sends its message if it is at one. B1: the version's brake is checked
-/// and the step registered in one step — after the channel's rate limit, so a brake never
-/// waits for messages queued behind a limit. The registration is returned, to be dropped once
-/// the step's settlement is written.
-async fn run_one(
-    engine: &Engine,
-    batch: &Batch,
-    work: DueWork,
-    now: Timestamp,
-) -> (Ran, Option<InFlight>) {
-    let step = match decide(batch, &work, now) {
-        Decided::Settled(s) => return (Ran::Settled(s), None),
-        Decided::Run(step) => step,
+/// Sends a step's message, if it has one. B1: the version's brake is checked and the step
+/// registered in one step — after the channel's rate limit, so a brake never waits for
+/// messages queued behind a limit. The registration is returned, to be dropped once the step's
+/// settlement is written.
+async fn run_one(engine: &Engine, prepared: Prepared, now: Timestamp) -> (Ran, Option<InFlight>) {
+    let mut step = match prepared {
+        Prepared::Settled(s) => return (Ran::Settled(s), None),
+        Prepared::Run(step) => step,
     };
-    let Step {
-        enrollment_id,
-        outbound,
-    } = step;
-    let subject =
-        BrakeSubject::JourneyVersion(work.journey_id.clone().unwrap_or_default(), work.version);
+    let subject = BrakeSubject::JourneyVersion(
+        step.work.journey_id.clone().unwrap_or_default(),
+        step.work.version,
+    );
     let turn = async {
-        if let Some(Outgoing::Ready(out)) = &outbound
+        if let Some((_, Outgoing::Ready(out))) = &step.message
             && let Some(limiter) = &out.limiter
         {
             limiter.acquire().await;
@@ -334,30 +370,42 @@ async fn run_one(
     };
     let Some(guard) = guard else {
         let braked = Settlement::Retry {
-            work_id: work.id,
-            attempt: work.attempt,
+            work_id: step.work.id,
+            attempt: step.work.attempt,
             at: now,
             reason: "braked".into(),
         };
         return (Ran::Settled(braked), None);
     };
-    let (records, skip_first) = match outbound {
-        None => (Vec::new(), resumes(&work)),
+    match step.message.take() {
+        None => {}
         // Not sent (no consent, a template that does not render…): recorded, and on it goes.
-        Some(Outgoing::NotSent(r)) => (vec![r], true),
-        Some(Outgoing::Ready(out)) => {
+        Some((node, Outgoing::NotSent(r))) => {
+            step.before.records.push(r);
+            step.message = Some((node, Outgoing::Sent));
+        }
+        Some((node, Outgoing::Ready(out))) => {
             let outcome = out.channel.deliver(&out.message).await;
             let at = engine.clock.now();
-            match crate::send::verdict(engine, outcome, work.attempt, at) {
+            match crate::send::verdict(engine, outcome, step.work.attempt, at) {
                 Verdict::Record(outcome, detail) => {
-                    let node = work.node_id.clone().unwrap_or_default();
-                    let r = record(&work, &node, Some(&out.channel_id), at, outcome, detail);
-                    (vec![r], true)
+                    let r = record(
+                        &step.work,
+                        &node,
+                        Some(&out.channel_id),
+                        at,
+                        outcome,
+                        detail,
+                    );
+                    step.before.records.push(r);
+                    step.message = Some((node, Outgoing::Sent));
                 }
                 Verdict::Retry(at, reason) => {
+                    // The whole step runs again later: its walk is pure, its message keeps
+                    // the row's key.
                     let retry = Settlement::Retry {
-                        work_id: work.id,
-                        attempt: work.attempt,
+                        work_id: step.work.id,
+                        attempt: step.work.attempt,
                         at,
                         reason,
                     };
@@ -365,20 +413,16 @@ async fn run_one(
                 }
             }
         }
-    };
-    let ran = Ran::Walk {
-        work,
-        enrollment_id,
-        skip_first,
-        records,
-    };
-    (ran, Some(guard))
+        Some((_, Outgoing::Sent)) => unreachable!("a prepared message is not sent yet"),
+    }
+    (Ran::WalkOn(step), Some(guard))
 }
 
-/// The message of a step at a message node: ready to go out, or recorded as not sent.
+/// The message of a step: ready to go out, recorded as not sent, or (after `run_one`) sent.
 enum Outgoing {
     Ready(Box<Outbound>),
     NotSent(ActionRecord),
+    Sent,
 }
 
 /// A message ready to go out.
@@ -389,21 +433,19 @@ struct Outbound {
     limiter: Option<Arc<sluice_channels::RateLimiter>>,
 }
 
-/// A step that runs: its enrollment, and the message of its node (or the record of why it is
-/// not sent), if it is at one.
-struct Step {
-    enrollment_id: i64,
-    outbound: Option<Outgoing>,
-}
+type Rules<'a> = HashMap<(String, u32), BTreeMap<&'a str, Rule>>;
 
-enum Decided {
-    Settled(Settlement),
-    Run(Step),
-}
-
-/// What one step does, from what the batch read: nothing (its enrollment or version is gone,
-/// halted, or no longer active), a timeout, or a run, with its message rendered.
-fn decide(batch: &Batch, work: &DueWork, now: Timestamp) -> Decided {
+/// Decides one step from what the batch read — nothing to run (its enrollment or version is
+/// gone, halted, or no longer active), a timeout, or a run — and walks a run up to its
+/// message: the row's own node when it is a message not sent yet, else wherever the walk from
+/// the row's node stops. A walk that stops at a wait or the end sends nothing.
+fn prepare<'a>(
+    store: &dyn Store,
+    batch: &'a Batch,
+    rules: &mut Rules<'a>,
+    work: DueWork,
+    now: Timestamp,
+) -> Prepared {
     let done = Settlement::Done {
         work_id: work.id,
         attempt: work.attempt,
@@ -412,20 +454,20 @@ fn decide(batch: &Batch, work: &DueWork, now: Timestamp) -> Decided {
     };
     let (Some(enrollment_id), Some(profile_id), Some(node_id)) = (
         work.enrollment_id,
-        work.profile_id.as_deref(),
-        work.node_id.as_deref(),
+        work.profile_id.clone(),
+        work.node_id.clone(),
     ) else {
-        return Decided::Settled(done);
+        return Prepared::Settled(done);
     };
-    let Some((journey, version)) = batch.version(work) else {
-        return Decided::Settled(done);
+    let Some((journey, version)) = batch.version(&work) else {
+        return Prepared::Settled(done);
     };
     // Halted (J4) or erased meanwhile: nothing more runs for this enrollment.
     if !matches!(
         version.status,
         JourneyVersionStatus::Live | JourneyVersionStatus::Closed
     ) {
-        return Decided::Settled(Settlement::Cancelled {
+        return Prepared::Settled(Settlement::Cancelled {
             work_id: work.id,
             attempt: work.attempt,
             record: None,
@@ -433,26 +475,26 @@ fn decide(batch: &Batch, work: &DueWork, now: Timestamp) -> Decided {
     }
     let (Some(enrollment), Some(profile)) = (
         batch.enrollments.get(&enrollment_id),
-        batch.profiles.get(profile_id),
+        batch.profiles.get(&profile_id),
     ) else {
-        return Decided::Settled(done);
+        return Prepared::Settled(done);
     };
     if enrollment.state != EnrollmentState::Active {
-        return Decided::Settled(done);
+        return Prepared::Settled(done);
     }
     // J8: the global timeout.
     if now >= enrollment.deadline {
         let mut r = record(
-            work,
-            node_id,
+            &work,
+            &node_id,
             None,
             now,
             Outcome::TimedOut,
             Some("journey timeout".into()),
         );
         r.action = "timeout".into();
-        return Decided::Settled(advance(
-            work,
+        return Prepared::Settled(advance(
+            &work,
             enrollment_id,
             vec![r],
             Next::Leave {
@@ -461,28 +503,77 @@ fn decide(batch: &Batch, work: &DueWork, now: Timestamp) -> Decided {
             },
         ));
     }
-    let outbound = match (resumes(work), version.definition.node(node_id)) {
-        (
-            false,
-            Some(Node::Message {
-                channel_id,
-                template_id,
-                ..
-            }),
-        ) => Some(outbound(
+    let definition = &version.definition;
+    let mut before = Walked::default();
+    let mut attributes = profile.attributes.clone();
+    let at_message = matches!(definition.node(&node_id), Some(Node::Message { .. }));
+    let message_node = if at_message && !resumes(&work) {
+        Some(node_id)
+    } else {
+        let walked = walk_from(
+            store,
+            (definition, rules, &work),
+            (&node_id, resumes(&work)),
+            (&profile.id, &mut attributes),
+            enrollment.deadline,
+            now,
+        );
+        let (w, next) = match walked {
+            Ok(walked) => walked,
+            Err(r) => {
+                before.records.push(*r);
+                return Prepared::Settled(before.settlement(&work, enrollment_id));
+            }
+        };
+        // A walk that took the profile out of this very journey sends nothing more.
+        let left = w
+            .removals
+            .iter()
+            .any(|j| Some(j) == work.journey_id.as_ref());
+        let stop = match (&w.stop, left) {
+            (Stop::Message { node_id, .. }, false) => Some(node_id.clone()),
+            _ => None,
+        };
+        before.absorb(w, next);
+        if stop.is_none() {
+            return Prepared::Run(Box::new(Step {
+                work,
+                enrollment_id,
+                before,
+                message: None,
+                attributes,
+            }));
+        }
+        stop
+    };
+    let message = message_node.and_then(|node| {
+        let Some(Node::Message {
+            channel_id,
+            template_id,
+            ..
+        }) = definition.node(&node)
+        else {
+            return None;
+        };
+        let mut view = profile.clone();
+        view.attributes.clone_from(&attributes);
+        let out = outbound(
             batch,
-            work,
-            (profile, enrollment),
+            &work,
+            (&view, enrollment, &node),
             &journey.name,
             (channel_id, template_id),
             now,
-        )),
-        _ => None,
-    };
-    Decided::Run(Step {
+        );
+        Some((node, out))
+    });
+    Prepared::Run(Box::new(Step {
+        work,
         enrollment_id,
-        outbound,
-    })
+        before,
+        message,
+        attributes,
+    }))
 }
 
 /// The message of a message node rendered for its profile, or the record of why it is not
@@ -490,12 +581,11 @@ fn decide(batch: &Batch, work: &DueWork, now: Timestamp) -> Decided {
 fn outbound(
     batch: &Batch,
     work: &DueWork,
-    (profile, enrollment): (&Profile, &EnrollmentInfo),
+    (profile, enrollment, node): (&Profile, &EnrollmentInfo, &str),
     journey_name: &str,
     (channel_id, template_id): (&str, &str),
     now: Timestamp,
 ) -> Outgoing {
-    let node = work.node_id.as_deref().unwrap_or_default();
     let not_sent = |outcome: Outcome, detail: String| {
         record(work, node, Some(channel_id), now, outcome, Some(detail))
     };
@@ -555,91 +645,38 @@ fn outbound(
     }))
 }
 
-/// Walks on from the step's node in the core interpreter and turns where it stopped into the
-/// step's settlement.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one step's whole context, in one place"
-)]
-fn walk_on<'a>(
+/// One walk in the core interpreter from `from`, and where the enrollment goes after it; or
+/// the record of a walk that failed.
+fn walk_from<'a>(
     store: &dyn Store,
-    batch: &'a Batch,
-    rules: &mut HashMap<(String, u32), BTreeMap<&'a str, Rule>>,
-    work: &DueWork,
-    enrollment_id: i64,
-    skip_first: bool,
-    mut records: Vec<ActionRecord>,
+    (definition, rules, work): (&'a JourneyDefinition, &mut Rules<'a>, &DueWork),
+    (from, skip_first): (&str, bool),
+    (profile_id, attributes): (&str, &mut serde_json::Map<String, serde_json::Value>),
+    deadline: Timestamp,
     now: Timestamp,
-) -> Settlement {
-    let (Some((_, version)), Some(profile), Some(enrollment), Some(node_id)) = (
-        batch.version(work),
-        work.profile_id
-            .as_deref()
-            .and_then(|p| batch.profiles.get(p)),
-        batch.enrollments.get(&enrollment_id),
-        work.node_id.clone(),
-    ) else {
-        return advance(
-            work,
-            enrollment_id,
-            records,
-            Next::Leave {
-                node_id: None,
-                state: EnrollmentState::Failed,
-            },
-        );
-    };
-    let definition = &version.definition;
+) -> Result<(sluice_core::journey::walk::Walk, Next), Box<ActionRecord>> {
     let rules = rules
         .entry((work.journey_id.clone().unwrap_or_default(), work.version))
         .or_insert_with(|| definition.condition_rules().unwrap_or_default());
-    let mut attributes = profile.attributes.clone();
-    let events = StoredCounts {
-        store,
-        profile_id: &profile.id,
-    };
-    let walked = match walk(
-        definition,
-        rules,
-        &node_id,
-        skip_first,
-        &mut attributes,
-        &events,
-        now,
-    ) {
-        Ok(w) => w,
-        Err(e) => {
-            let mut r = record(
-                work,
-                &node_id,
-                None,
-                now,
-                Outcome::Failed,
-                Some(e.to_string()),
-            );
-            r.action = "walk".into();
-            records.push(r);
-            return advance(
-                work,
-                enrollment_id,
-                records,
-                Next::Leave {
-                    node_id: None,
-                    state: EnrollmentState::Failed,
-                },
-            );
-        }
-    };
-    let next = match walked.stop {
+    let events = StoredCounts { store, profile_id };
+    let walked = walk(
+        definition, rules, from, skip_first, attributes, &events, now,
+    )
+    .map_err(|e| {
+        let mut r = record(work, from, None, now, Outcome::Failed, Some(e.to_string()));
+        r.action = "walk".into();
+        Box::new(r)
+    })?;
+    let next = match &walked.stop {
         Stop::Message { node_id, .. } => Next::At {
-            node_id,
+            node_id: node_id.clone(),
             due_at: now,
             resume: false,
         },
         // A wait past the deadline is cut short by it: the step then times the profile out.
         Stop::Wait { node_id, until } => Next::At {
-            node_id,
-            due_at: until.min(enrollment.deadline),
+            node_id: node_id.clone(),
+            due_at: (*until).min(deadline),
             resume: true,
         },
         Stop::End => Next::Leave {
@@ -647,11 +684,50 @@ fn walk_on<'a>(
             state: EnrollmentState::Completed,
         },
     };
-    let Settlement::Advance(mut a) = advance(work, enrollment_id, records, next) else {
-        unreachable!("advance builds an Advance")
+    Ok((walked, next))
+}
+
+/// After a step's message: walks on from it until the next message (a step of its own), a
+/// wait or the end, and turns everything the step did into its settlement.
+fn walk_on<'a>(
+    store: &dyn Store,
+    batch: &'a Batch,
+    rules: &mut Rules<'a>,
+    step: Step,
+    now: Timestamp,
+) -> Settlement {
+    let Step {
+        work,
+        enrollment_id,
+        mut before,
+        message,
+        mut attributes,
+    } = step;
+    let Some((node, _)) = message else {
+        return before.settlement(&work, enrollment_id);
     };
-    a.updates = walked.updates;
-    a.removals = walked.removals;
-    a.visited = walked.visited;
-    Settlement::Advance(a)
+    let (Some((_, version)), Some(enrollment)) =
+        (batch.version(&work), batch.enrollments.get(&enrollment_id))
+    else {
+        return before.settlement(&work, enrollment_id);
+    };
+    let profile_id = work.profile_id.clone().unwrap_or_default();
+    match walk_from(
+        store,
+        (&version.definition, rules, &work),
+        (&node, true),
+        (&profile_id, &mut attributes),
+        enrollment.deadline,
+        now,
+    ) {
+        Ok((w, next)) => before.absorb(w, next),
+        Err(r) => {
+            before.records.push(*r);
+            before.next = Some(Next::Leave {
+                node_id: None,
+                state: EnrollmentState::Failed,
+            });
+        }
+    }
+    before.settlement(&work, enrollment_id)
 }
