@@ -17,8 +17,21 @@ pub enum BrakeSubject {
 
 #[derive(Debug, Default)]
 struct State {
-    braked: bool,
+    /// Brake calls under way (engaged, their command not decided yet).
+    holders: u32,
+    /// A brake whose command took: held for good.
+    held: bool,
     in_flight: u32,
+}
+
+impl State {
+    fn braked(&self) -> bool {
+        self.holders > 0 || self.held
+    }
+
+    fn unused(&self) -> bool {
+        self.in_flight == 0 && !self.braked()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -26,6 +39,43 @@ pub struct Brakes {
     states: Mutex<HashMap<BrakeSubject, State>>,
     settled: Notify,
     engaged: Notify,
+}
+
+/// An engaged brake (see `Brakes::engage`).
+#[derive(Debug)]
+#[must_use = "dropping it takes the brake off again"]
+pub struct Engaged {
+    brakes: Arc<Brakes>,
+    subject: BrakeSubject,
+}
+
+impl Engaged {
+    /// The command the brake guarded took: it holds for good.
+    pub fn hold(self) {
+        let mut states = self
+            .brakes
+            .states
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        states.entry(self.subject.clone()).or_default().held = true;
+        // The drop that follows gives up this call's hold; the brake stays, held.
+    }
+}
+
+impl Drop for Engaged {
+    fn drop(&mut self) {
+        let mut states = self
+            .brakes
+            .states
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(state) = states.get_mut(&self.subject) {
+            state.holders = state.holders.saturating_sub(1);
+            if state.unused() {
+                states.remove(&self.subject);
+            }
+        }
+    }
 }
 
 /// A delivery in flight; dropping it (after its outcome is written) lets a brake return.
@@ -44,7 +94,7 @@ impl Drop for InFlight {
             .unwrap_or_else(PoisonError::into_inner);
         if let Some(state) = states.get_mut(&self.subject) {
             state.in_flight = state.in_flight.saturating_sub(1);
-            if state.in_flight == 0 && !state.braked {
+            if state.unused() {
                 states.remove(&self.subject);
             }
         }
@@ -63,7 +113,7 @@ impl Brakes {
     pub fn enter(self: &Arc<Self>, subject: &BrakeSubject) -> Option<InFlight> {
         let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
         let state = states.entry(subject.clone()).or_default();
-        if state.braked {
+        if state.braked() {
             return None;
         }
         state.in_flight += 1;
@@ -74,8 +124,23 @@ impl Brakes {
     }
 
     /// Engages the brake and waits until every delivery handed over before it has settled.
-    /// From the moment this is called no new delivery of `subject` starts.
-    pub async fn engage(&self, subject: &BrakeSubject) {
+    /// From the moment this is called no new delivery of `subject` starts. The brake holds
+    /// while the returned guard lives, and for good once it is `hold`: a command that was
+    /// refused (or a call given up half way) takes it off by dropping the guard, without
+    /// lifting another brake call on the same subject.
+    pub async fn engage(self: &Arc<Self>, subject: &BrakeSubject) -> Engaged {
+        {
+            let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
+            let state = states.entry(subject.clone()).or_default();
+            if !state.braked() {
+                self.engaged.notify_waiters();
+            }
+            state.holders += 1;
+        }
+        let engaged = Engaged {
+            brakes: Arc::clone(self),
+            subject: subject.clone(),
+        };
         loop {
             let notified = self.settled.notified();
             tokio::pin!(notified);
@@ -83,29 +148,12 @@ impl Brakes {
             // wait is not missed.
             notified.as_mut().enable();
             {
-                let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
-                let state = states.entry(subject.clone()).or_default();
-                if !state.braked {
-                    state.braked = true;
-                    self.engaged.notify_waiters();
-                }
-                if state.in_flight == 0 {
-                    return;
+                let states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
+                if states.get(subject).is_none_or(|s| s.in_flight == 0) {
+                    return engaged;
                 }
             }
             notified.await;
-        }
-    }
-
-    /// Takes an engaged brake off again (the command it guarded was refused and changed
-    /// nothing).
-    pub fn release(&self, subject: &BrakeSubject) {
-        let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(state) = states.get_mut(subject) {
-            state.braked = false;
-            if state.in_flight == 0 {
-                states.remove(subject);
-            }
         }
     }
 
@@ -125,7 +173,7 @@ impl Brakes {
 
     pub fn is_braked(&self, subject: &BrakeSubject) -> bool {
         let states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
-        states.get(subject).is_some_and(|s| s.braked)
+        states.get(subject).is_some_and(State::braked)
     }
 }
 
@@ -155,20 +203,43 @@ mod tests {
             "a delivery started after the brake"
         );
         drop(delivery);
-        tokio::time::timeout(Duration::from_secs(5), engaged)
+        let engaged = tokio::time::timeout(Duration::from_secs(5), engaged)
             .await
             .unwrap()
             .unwrap();
         assert!(brakes.is_braked(&subject));
-        brakes.release(&subject);
-        assert!(brakes.enter(&subject).is_some());
+        drop(engaged);
+        assert!(
+            brakes.enter(&subject).is_some(),
+            "a refused command takes its brake off"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_brake_call_does_not_lift_another_and_a_held_brake_stays() {
+        let brakes = Brakes::new();
+        let subject = BrakeSubject::Campaign("c".into());
+        let first = brakes.engage(&subject).await;
+        let second = brakes.engage(&subject).await;
+        drop(second);
+        assert!(
+            brakes.enter(&subject).is_none(),
+            "the second call, refused, lifted the first one's brake"
+        );
+        first.hold();
+        assert!(
+            brakes.enter(&subject).is_none(),
+            "a held brake holds for good"
+        );
+        drop(brakes.engage(&subject).await);
+        assert!(brakes.is_braked(&subject));
     }
 
     #[tokio::test]
     async fn other_subjects_are_not_held() {
         let brakes = Brakes::new();
         let _busy = brakes.enter(&BrakeSubject::Campaign("a".into())).unwrap();
-        tokio::time::timeout(
+        let _engaged = tokio::time::timeout(
             Duration::from_secs(1),
             brakes.engage(&BrakeSubject::Campaign("b".into())),
         )

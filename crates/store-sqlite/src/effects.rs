@@ -161,9 +161,13 @@ pub fn apply_campaign_effects(
                 )
                 .map_err(backend)?;
                 // Occurrences are not messages: the summary counts only cancelled sends.
+                // Only the rows of occurrences not started: a running one's row waits between
+                // pages of its fan-out, and that occurrence runs to its end (C4, C5).
                 tx.execute(
                     "UPDATE due_work SET state = 'cancelled'
-                     WHERE campaign_id = ?1 AND kind = 'occurrence' AND state = 'pending'",
+                     WHERE campaign_id = ?1 AND kind = 'occurrence' AND state = 'pending'
+                     AND occurrence IN (SELECT n FROM occurrences WHERE campaign_id = ?1
+                                        AND state = 'cancelled')",
                     [campaign_id],
                 )
                 .map_err(backend)?;

@@ -109,7 +109,14 @@ pub(crate) fn enter(
     }
     let enrollment = tx.last_insert_rowid();
     crate::effects::move_inside(tx, &e.journey_id, e.version, 1)?;
-    crate::steps::visit(tx, &e.journey_id, e.version, &e.definition.start)?;
+    // A message start node is sent, not walked: count its arrival here. Any other start node
+    // is counted by the first step's walk.
+    if matches!(
+        e.definition.node(&e.definition.start),
+        Some(sluice_core::journey::Node::Message { .. })
+    ) {
+        crate::steps::visit(tx, &e.journey_id, e.version, &e.definition.start)?;
+    }
     tx.prepare_cached(
         "INSERT INTO due_work (kind, journey_id, version, enrollment_id, node_id, profile_id, due_at,
                                idempotency_key)

@@ -138,6 +138,63 @@ pub(crate) fn finish_occurrence_if_done(
     Ok(())
 }
 
+/// Which campaigns are aborted and journey versions stopped, read once per settlement batch.
+#[derive(Default)]
+struct Braked {
+    campaigns: Vec<(String, bool)>,
+    versions: Vec<((String, u32), bool)>,
+}
+
+impl Braked {
+    fn aborted(&mut self, tx: &Transaction<'_>, campaign_id: &str) -> Result<bool, StoreError> {
+        if let Some((_, b)) = self.campaigns.iter().find(|(id, _)| id == campaign_id) {
+            return Ok(*b);
+        }
+        let b: bool = tx
+            .prepare_cached("SELECT status = 'aborted' FROM campaigns WHERE id = ?1")
+            .and_then(|mut s| s.query_row([campaign_id], |r| r.get(0)).optional())
+            .map_err(backend)?
+            .unwrap_or(false);
+        self.campaigns.push((campaign_id.to_owned(), b));
+        Ok(b)
+    }
+
+    fn stopped(
+        &mut self,
+        tx: &Transaction<'_>,
+        journey_id: &str,
+        version: u32,
+    ) -> Result<bool, StoreError> {
+        if let Some((_, b)) = self
+            .versions
+            .iter()
+            .find(|((id, v), _)| id == journey_id && *v == version)
+        {
+            return Ok(*b);
+        }
+        let b: bool = tx
+            .prepare_cached(
+                "SELECT status = 'stopped' FROM journey_versions WHERE journey_id = ?1 AND version = ?2",
+            )
+            .and_then(|mut s| s.query_row(params![journey_id, version], |r| r.get(0)).optional())
+            .map_err(backend)?
+            .unwrap_or(false);
+        self.versions.push(((journey_id.to_owned(), version), b));
+        Ok(b)
+    }
+}
+
+/// Cancels a claimed row, fenced by its attempt; whether the lease still held.
+fn cancel_fenced(tx: &Transaction<'_>, work_id: i64, attempt: u32) -> Result<bool, StoreError> {
+    tx.prepare_cached(
+        "UPDATE due_work SET state = 'cancelled', lease_until = NULL
+         WHERE id = ?1 AND attempt = ?2 AND state = 'claimed'",
+    )
+    .and_then(|mut s| s.execute(params![work_id, attempt]))
+    .map(|n| n == 1)
+    .map_err(backend)
+}
+
 /// A delivery recorded as failed: its campaign or journey version, and why.
 struct Failure {
     subject_type: &'static str,
@@ -302,14 +359,28 @@ impl WorkStore for SqliteStore {
             };
             // Claimed rows are left to their worker: it finds the brake and cancels them.
             let swept = match (campaign_id, journey_id, version) {
-                (Some(campaign_id), _, _) => tx
-                    .execute(
-                        "UPDATE due_work SET state = 'cancelled' WHERE id IN (
-                             SELECT id FROM due_work WHERE campaign_id = ?1 AND state = 'pending'
-                             LIMIT ?2)",
-                        params![campaign_id, limit],
-                    )
-                    .map_err(backend)?,
+                // By occurrence (and the triggers, which have none): each seek lands on the
+                // pending rows, never walking past those already swept.
+                (Some(campaign_id), _, _) => {
+                    let sends = tx
+                        .execute(
+                            "UPDATE due_work SET state = 'cancelled' WHERE id IN (
+                                 SELECT id FROM due_work WHERE campaign_id = ?1
+                                 AND occurrence IN (SELECT n FROM occurrences WHERE campaign_id = ?1)
+                                 AND state = 'pending' LIMIT ?2)",
+                            params![campaign_id, limit],
+                        )
+                        .map_err(backend)?;
+                    let triggers = tx
+                        .execute(
+                            "UPDATE due_work SET state = 'cancelled' WHERE id IN (
+                                 SELECT id FROM due_work WHERE campaign_id = ?1
+                                 AND occurrence IS NULL AND state = 'pending' LIMIT ?2)",
+                            params![campaign_id, limit],
+                        )
+                        .map_err(backend)?;
+                    sends + triggers
+                }
                 (None, Some(journey_id), Some(version)) => {
                     let steps = tx
                         .execute(
@@ -370,8 +441,15 @@ impl WorkStore for SqliteStore {
             let mut occurrences = Vec::new();
             let mut closed: Vec<(String, i64)> = Vec::new();
             let mut failures: Vec<Failure> = Vec::new();
+            let mut braked = Braked::default();
             for settlement in settlements {
                 if let Settlement::Advance(advance) = settlement {
+                    // B1: a step that settles after its version was stopped changes nothing
+                    // (the stop counted it as halted).
+                    if braked.stopped(tx, &advance.journey_id, advance.version)? {
+                        held.push(cancel_fenced(tx, advance.work_id, advance.attempt)?);
+                        continue;
+                    }
                     let took = crate::steps::advance(tx, advance, now)?;
                     if let (true, Some(r)) = (
                         took,
@@ -435,6 +513,21 @@ impl WorkStore for SqliteStore {
                     continue;
                 };
                 held.push(true);
+                // B1: an outcome decided without a channel (a skip, a render failure) that
+                // settles after its campaign was aborted changes nothing: the abort counted
+                // the send as cancelled.
+                if let Some(c) = &campaign_id
+                    && matches!(
+                        settlement,
+                        Settlement::Done { .. } | Settlement::Cancelled { .. }
+                    )
+                    && braked.aborted(tx, c)?
+                {
+                    tx.prepare_cached("UPDATE due_work SET state = 'cancelled' WHERE id = ?1")
+                        .and_then(|mut s| s.execute([settlement.work_id()]))
+                        .map_err(backend)?;
+                    continue;
+                }
                 match settlement {
                     Settlement::Done {
                         record: Some(record),

@@ -480,20 +480,27 @@ async fn abort(
     let campaign = load(&state, id.clone()).await?;
     campaign.check(CampaignAction::Abort)?;
     let subject = BrakeSubject::Campaign(id.clone());
-    let brakes = state.engine.brakes();
-    brakes.engage(&subject).await;
-    let applied = command(
-        &state,
-        &caller,
-        id,
-        body.reason,
-        |c, now| Ok(c.abort(now)?),
-        false,
-    )
-    .await;
-    if applied.is_err() {
-        brakes.release(&subject);
-    }
+    // In a task of its own: a client that goes away must not cut the brake off between the
+    // commit and `hold`.
+    let applied = tokio::spawn(async move {
+        let engaged = state.engine.brakes().engage(&subject).await;
+        let applied = command(
+            &state,
+            &caller,
+            id,
+            body.reason,
+            |c, now| Ok(c.abort(now)?),
+            false,
+        )
+        .await;
+        // A refused abort drops its brake; another abort's brake stays.
+        if applied.is_ok() {
+            engaged.hold();
+        }
+        applied
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
     brake(applied?)
 }
 

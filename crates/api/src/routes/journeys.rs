@@ -474,25 +474,32 @@ async fn stop_journey_version(
         .status;
     sluice_core::journey::lifecycle::check(status, JourneyAction::Stop)?;
     let subject = sluice_engine::BrakeSubject::JourneyVersion(id.clone(), n);
-    let brakes = state.engine.brakes();
-    brakes.engage(&subject).await;
-    let key = id.clone();
-    let applied = command(
-        &state,
-        &caller,
-        id,
-        body.reason,
-        move |j, now| {
-            Ok(vec![
-                j.stop(n, now).ok_or_else(|| version_missing(&key, n))??,
-            ])
-        },
-        None,
-    )
-    .await;
-    if applied.is_err() {
-        brakes.release(&subject);
-    }
+    // In a task of its own: a client that goes away must not cut the brake off between the
+    // commit and `hold`.
+    let applied = tokio::spawn(async move {
+        let engaged = state.engine.brakes().engage(&subject).await;
+        let key = id.clone();
+        let applied = command(
+            &state,
+            &caller,
+            id,
+            body.reason,
+            move |j, now| {
+                Ok(vec![
+                    j.stop(n, now).ok_or_else(|| version_missing(&key, n))??,
+                ])
+            },
+            None,
+        )
+        .await;
+        // A refused stop drops its brake; another stop's brake stays.
+        if applied.is_ok() {
+            engaged.hold();
+        }
+        applied
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
     let applied = applied?;
     Ok(axum::Json(StopResult {
         status: JourneyVersionStatus::Stopped,

@@ -192,6 +192,8 @@ macro_rules! __conformance_checks {
                 abort_counts_open_sends_and_leaves_rows_to_the_sweeper,
                 stop_reads_as_halted_before_the_sweep,
                 fan_out_plans_a_large_audience_page_by_page,
+                stop_between_pages_lets_the_occurrence_finish,
+                settlements_after_a_brake_change_nothing,
             }
         }
     };

@@ -212,25 +212,9 @@ pub fn stop_reads_as_halted_before_the_sweep(store: &dyn Store) {
     assert!(claim(store, 120, 10).is_empty());
 }
 
-/// Claims the occurrence rows due at `at` and plans each once; what each call said.
-fn plan_due_occurrences(store: &dyn Store, at: i64) -> Vec<FanOut> {
-    store
-        .claim_due(later(at), 10, later(at + 60), &[WorkKind::Occurrence])
-        .expect("claim_due")
-        .iter()
-        .map(|w| {
-            store
-                .start_occurrence(w, later(at))
-                .expect("start_occurrence")
-        })
-        .collect()
-}
-
-/// C2 for a large audience: the fan-out may take several calls (pages), each leaving the
-/// occurrence due again; in the end every member has exactly one send, members found through
-/// event windows included. An abort between pages ends the planning: the abort counts what
-/// was planned, and no page follows.
-pub fn fan_out_plans_a_large_audience_page_by_page(store: &dyn Store) {
+/// 25,000 profiles and the audience `aud_a` (even ones, and buyers found through an event
+/// window); the number of members.
+fn large_audience(store: &dyn Store) -> u64 {
     const PROFILES: usize = 25_000;
     let rows: Vec<ImportRow> = (0..PROFILES)
         .map(|i| ImportRow {
@@ -261,6 +245,30 @@ pub fn fan_out_plans_a_large_audience_page_by_page(store: &dyn Store) {
             updated_at: now(),
         })
         .expect("audience");
+
+    members
+}
+
+/// Claims the occurrence rows due at `at` and plans each once; what each call said.
+fn plan_due_occurrences(store: &dyn Store, at: i64) -> Vec<FanOut> {
+    store
+        .claim_due(later(at), 10, later(at + 60), &[WorkKind::Occurrence])
+        .expect("claim_due")
+        .iter()
+        .map(|w| {
+            store
+                .start_occurrence(w, later(at))
+                .expect("start_occurrence")
+        })
+        .collect()
+}
+
+/// C2 for a large audience: the fan-out may take several calls (pages), each leaving the
+/// occurrence due again; in the end every member has exactly one send, members found through
+/// event windows included. An abort between pages ends the planning: the abort counts what
+/// was planned, and no page follows.
+pub fn fan_out_plans_a_large_audience_page_by_page(store: &dyn Store) {
+    let members = large_audience(store);
 
     insert_campaign(store, "cmp_all", schedule(json!({"type": "immediate"})));
     activate(store, "cmp_all", &ctx("ann"));
@@ -322,4 +330,119 @@ pub fn fan_out_plans_a_large_audience_page_by_page(store: &dyn Store) {
             .expect("results");
         assert_eq!((results.entered, results.cancelled), (sends, sends));
     }
+}
+
+/// C5 during a fan-out: a stop between two pages of the occurrence in progress lets it run to
+/// its end — every member is planned — and plans no further occurrence.
+pub fn stop_between_pages_lets_the_occurrence_finish(store: &dyn Store) {
+    let members = large_audience(store);
+    insert_campaign(store, "cmp_daily", daily());
+    activate(store, "cmp_daily", &ctx("ann"));
+    let nine = 9 * 3_600;
+    let [
+        FanOut::Planned {
+            planned: first,
+            complete,
+            ..
+        },
+    ] = plan_due_occurrences(store, nine)[..]
+    else {
+        panic!("the 09:00 occurrence starts");
+    };
+    let mut planned = first;
+    if !complete {
+        store
+            .apply_campaign("cmp_daily", &ctx_at("bob", later(nine)), &mut |c| {
+                Ok(c.stop(later(nine))?)
+            })
+            .expect("stop");
+        for call in 0.. {
+            assert!(call < 100, "the fan-out never completes");
+            let starts = plan_due_occurrences(store, nine);
+            let [
+                FanOut::Planned {
+                    planned: more,
+                    complete,
+                    ..
+                },
+            ] = starts[..]
+            else {
+                panic!("the occurrence in progress goes on after the stop: {starts:?}");
+            };
+            planned += more;
+            if complete {
+                break;
+            }
+        }
+    }
+    assert_eq!(planned, members);
+    assert!(
+        plan_due_occurrences(store, nine + 2 * DAY).is_empty(),
+        "no occurrence after the stop"
+    );
+}
+
+/// B1 for outcomes decided without a channel: a send claimed before an abort and settled after
+/// it (a skip, a render failure) changes nothing — the abort counted it as cancelled — and a
+/// journey step settled after its version was stopped moves nobody.
+pub fn settlements_after_a_brake_change_nothing(store: &dyn Store) {
+    insert_campaign(store, "cmp_api", schedule(json!({"type": "api"})));
+    activate(store, "cmp_api", &ctx("ann"));
+    store
+        .enqueue_trigger(&trigger("cmp_api", "p1", "trg:p1"))
+        .expect("trigger");
+    let claimed = claim(store, 0, 10);
+    let applied = store
+        .apply_campaign("cmp_api", &ctx_at("bob", later(1)), &mut |c| {
+            Ok(c.abort(later(1))?)
+        })
+        .expect("abort");
+    assert_eq!(applied.summary.map(|s| s.cancelled), Some(1));
+    let mut skipped = delivered(&claimed[0]);
+    if let Settlement::Done {
+        record: Some(r), ..
+    } = &mut skipped
+    {
+        r.outcome = Outcome::Skipped;
+    }
+    store.settle(&[skipped], later(2)).expect("settle");
+    let r = store
+        .results(&campaign_subject("cmp_api"))
+        .expect("results");
+    assert_eq!((r.skipped, r.cancelled, r.active), (0, 1, 0));
+
+    live_journey(store, "jrn_a", json!({"mode": "always"}));
+    record(store, &[event("p2", "signed_up", now())], now());
+    let steps = claim(store, 0, 10);
+    let step = steps
+        .iter()
+        .find(|w| w.kind == WorkKind::JourneyStep)
+        .expect("a step");
+    stop(store, "jrn_a", 1, &ctx_at("bob", later(5)));
+    let advance = Settlement::Advance(Box::new(crate::Advance {
+        work_id: step.id,
+        attempt: step.attempt,
+        enrollment_id: step.enrollment_id.expect("enrollment"),
+        journey_id: "jrn_a".into(),
+        version: 1,
+        profile_id: "p2".into(),
+        records: Vec::new(),
+        idempotency_key: None,
+        updates: Vec::new(),
+        removals: Vec::new(),
+        visited: vec!["done".into()],
+        next: crate::Next::Leave {
+            node_id: Some("done".into()),
+            state: EnrollmentState::Completed,
+        },
+    }));
+    store.settle(&[advance], later(6)).expect("settle");
+    let r = store
+        .results(&version_subject("jrn_a", 1))
+        .expect("results");
+    assert_eq!(
+        (r.stopped, r.completed),
+        (1, 0),
+        "the stop halted p2 for good"
+    );
 }
