@@ -171,6 +171,22 @@ impl Brakes {
         }
     }
 
+    /// Registers a delivery once `turn` (its rate limit's wait) is over, or `None` when the
+    /// subject is braked before or meanwhile: a delivery waiting for its turn gives way to a
+    /// brake rather than hold it back.
+    pub async fn enter_after(
+        self: &Arc<Self>,
+        subject: &BrakeSubject,
+        turn: impl Future<Output = ()>,
+    ) -> Option<InFlight> {
+        let braked = tokio::select! {
+            biased;
+            () = turn => false,
+            () = self.engaged(subject) => true,
+        };
+        if braked { None } else { self.enter(subject) }
+    }
+
     pub fn is_braked(&self, subject: &BrakeSubject) -> bool {
         let states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
         states.get(subject).is_some_and(State::braked)

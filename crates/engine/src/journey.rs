@@ -358,17 +358,7 @@ async fn run_one(engine: &Engine, prepared: Prepared, now: Timestamp) -> (Ran, O
             limiter.acquire().await;
         }
     };
-    let braked = tokio::select! {
-        biased;
-        () = turn => false,
-        () = engine.brakes.engaged(&subject) => true,
-    };
-    let guard = if braked {
-        None
-    } else {
-        engine.brakes.enter(&subject)
-    };
-    let Some(guard) = guard else {
+    let Some(guard) = engine.brakes.enter_after(&subject, turn).await else {
         let braked = Settlement::Retry {
             work_id: step.work.id,
             attempt: step.work.attempt,

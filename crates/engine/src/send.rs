@@ -423,17 +423,7 @@ async fn send_one(engine: &Engine, ready: Ready, now: Timestamp) -> (Settlement,
             limiter.acquire().await;
         }
     };
-    let braked = tokio::select! {
-        biased;
-        () = turn => false,
-        () = engine.brakes.engaged(&subject) => true,
-    };
-    let guard = if braked {
-        None
-    } else {
-        engine.brakes.enter(&subject)
-    };
-    let Some(guard) = guard else {
+    let Some(guard) = engine.brakes.enter_after(&subject, turn).await else {
         let braked = Settlement::Retry {
             work_id: work.id,
             attempt: work.attempt,

@@ -408,20 +408,31 @@ pub(crate) fn for_each_member(
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let id: String = r.get(0)?;
-        let attributes: Attributes = json(1, &r.get::<_, String>(1)?)?;
-        let events = PreloadedCounts {
-            counts: &counts,
-            profile_id: &id,
-        };
-        if rule.matches(&ProfileView {
-            attributes: &attributes,
-            events: &events,
-            now,
-        }) {
+        if holds(rule, &counts, (&id, &r.get::<_, String>(1)?), now)? {
             f(&id);
         }
     }
     Ok(())
+}
+
+/// Whether `rule` holds the profile `id` with its stored `attributes` at `now`, its event
+/// counts read from `counts`.
+fn holds(
+    rule: &Rule,
+    counts: &CountsByWindow,
+    (id, attributes): (&str, &str),
+    now: Timestamp,
+) -> rusqlite::Result<bool> {
+    let attributes: Attributes = json(1, attributes)?;
+    let events = PreloadedCounts {
+        counts,
+        profile_id: id,
+    };
+    Ok(rule.matches(&ProfileView {
+        attributes: &attributes,
+        events: &events,
+        now,
+    }))
 }
 
 /// One page of an audience scan: the members among the `limit` profiles after `after` (in id
@@ -457,16 +468,7 @@ pub(crate) fn members_page(
     }
     let mut members = Vec::new();
     for (id, attributes) in page {
-        let attributes: Attributes = json(1, &attributes)?;
-        let events = PreloadedCounts {
-            counts: &counts,
-            profile_id: &id,
-        };
-        if rule.matches(&ProfileView {
-            attributes: &attributes,
-            events: &events,
-            now,
-        }) {
+        if holds(rule, &counts, (&id, &attributes), now)? {
             members.push(id);
         }
     }
