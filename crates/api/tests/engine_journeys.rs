@@ -55,8 +55,8 @@ async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
-/// welcome (message) → pause (wait P1D) → check (plan = vip) → tag (update) → done.
-async fn onboarding(app: &TestApp, url: &str, timeout: &str) -> String {
+/// A webhook channel to `url` and a template with `body`: their ids.
+async fn hook(app: &TestApp, url: &str, body: &str) -> (String, String) {
     let channel = app
         .post(
             "/api/v1/channels",
@@ -64,9 +64,19 @@ async fn onboarding(app: &TestApp, url: &str, timeout: &str) -> String {
         )
         .await;
     let template = app
-        .post("/api/v1/templates", json!({"name": "w", "channel_type": "webhook", "body": "Welcome {{ profile.first_name }} to {{ journey.name }}{% if event.source %} via {{ event.source }}{% endif %}"}))
+        .post(
+            "/api/v1/templates",
+            json!({"name": "w", "channel_type": "webhook", "body": body}),
+        )
         .await;
-    let (channel, template) = (id_of(channel.expect(201)), id_of(template.expect(201)));
+    (id_of(channel.expect(201)), id_of(template.expect(201)))
+}
+
+/// welcome (message) → pause (wait P1D) → check (plan = vip) → tag (update) → done.
+async fn onboarding(app: &TestApp, url: &str, timeout: &str) -> String {
+    let body = "Welcome {{ profile.first_name }} to {{ journey.name }}\
+                {% if event.source %} via {{ event.source }}{% endif %}";
+    let (channel, template) = hook(app, url, body).await;
     let journey = app
         .post(
             "/api/v1/journeys",
@@ -321,29 +331,14 @@ async fn close_lets_people_finish_and_stop_halts_them() {
 /// An audience-entry version (J1): `welcome` (message) → `done`, entered by the members of
 /// `plan = vip` on `schedule`, under `reentry`.
 async fn audience_journey(app: &TestApp, url: &str, schedule: Value, reentry: Value) -> String {
-    let channel = app
-        .post(
-            "/api/v1/channels",
-            json!({"name": "hook", "type": "webhook", "config": {"url": url}}),
-        )
-        .await;
-    let template = app
-        .post(
-            "/api/v1/templates",
-            json!({"name": "w", "channel_type": "webhook", "body": "Hello {{ profile.first_name }}"}),
-        )
-        .await;
+    let (channel, template) = hook(app, url, "Hello {{ profile.first_name }}").await;
     let audience = app
         .post(
             "/api/v1/audiences",
             json!({"name": "vips", "rule": {"attr": "plan", "op": "eq", "value": "vip"}}),
         )
         .await;
-    let (channel, template, audience) = (
-        id_of(channel.expect(201)),
-        id_of(template.expect(201)),
-        id_of(audience.expect(201)),
-    );
+    let audience = id_of(audience.expect(201));
     let journey = app
         .post(
             "/api/v1/journeys",
@@ -485,18 +480,7 @@ async fn stop_while_sending_holds_the_brake() {
         })
         .await;
         let (receiver, url) = Receiver::answering_after(Duration::from_millis(50)).await;
-        let channel = app
-            .post(
-                "/api/v1/channels",
-                json!({"name": "hook", "type": "webhook", "config": {"url": url}}),
-            )
-            .await;
-        let template = app
-            .post(
-                "/api/v1/templates",
-                json!({"name": "w", "channel_type": "webhook", "body": "Hi {{ profile.id }}"}),
-            )
-            .await;
+        let (channel, template) = hook(&app, &url, "Hi {{ profile.id }}").await;
         let journey = app
             .post(
                 "/api/v1/journeys",
@@ -504,8 +488,8 @@ async fn stop_while_sending_holds_the_brake() {
                     "name": "hello", "entry": {"type": "event", "event": "signed_up"},
                     "start": "hello",
                     "nodes": [
-                        {"id": "hello", "type": "message", "channel_id": id_of(channel.expect(201)),
-                         "template_id": id_of(template.expect(201)), "next": "done"},
+                        {"id": "hello", "type": "message", "channel_id": channel,
+                         "template_id": template, "next": "done"},
                         {"id": "done", "type": "end"}
                     ]
                 }),
