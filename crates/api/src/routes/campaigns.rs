@@ -15,7 +15,7 @@ use sluice_store::{Applied, Page, Store, Summary};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{check_name, context, page_request};
+use super::{check_name, context, page_request, under_brake};
 use sluice_engine::BrakeSubject;
 
 use crate::auth::Caller;
@@ -480,27 +480,12 @@ async fn abort(
     let campaign = load(&state, id.clone()).await?;
     campaign.check(CampaignAction::Abort)?;
     let subject = BrakeSubject::Campaign(id.clone());
-    // In a task of its own: a client that goes away must not cut the brake off between the
-    // commit and `hold`.
-    let applied = tokio::spawn(async move {
-        let engaged = state.engine.brakes().engage(&subject).await;
-        let applied = command(
-            &state,
-            &caller,
-            id,
-            body.reason,
-            |c, now| Ok(c.abort(now)?),
-            false,
-        )
-        .await;
-        // A refused abort drops its brake; another abort's brake stays.
-        if applied.is_ok() {
-            engaged.hold();
-        }
-        applied
+    let run = state.clone();
+    let applied = under_brake(&state, subject, async move {
+        let abort = |c: &mut Campaign, now| Ok(c.abort(now)?);
+        command(&run, &caller, id, body.reason, abort, false).await
     })
-    .await
-    .map_err(|e| ApiError::internal(&e))?;
+    .await;
     brake(applied?)
 }
 

@@ -3,17 +3,17 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sluice_core::channel::ChannelType;
 use sluice_core::journey::lifecycle::allowed_actions;
 use sluice_core::journey::{
     Journey, JourneyAction, JourneyDefinition, JourneyVersion, JourneyVersionStatus, References,
 };
-use sluice_store::{Enrollment, EnrollmentState, Page, RemoveOutcome, Store, Summary};
+use sluice_store::{Page, Store, Summary};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{check_name, context, page_request};
+use super::{check_name, context, under_brake};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, command_error};
 use crate::extract::{JsonBytes, OptionalJson, Path, Query, ReasonBody, decode, decode_value};
@@ -34,8 +34,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(close_journey_version))
         .routes(routes!(stop_journey_version))
         .routes(routes!(duplicate_journey_version))
-        .routes(routes!(list_journey_profiles))
-        .routes(routes!(remove_journey_profile))
 }
 
 /// Checks references against the store; a storage failure reads as "missing" and is logged.
@@ -189,7 +187,7 @@ async fn list_journeys(
     }))
 }
 
-async fn load(state: &AppState, id: String) -> ApiResult<Journey> {
+pub(super) async fn load(state: &AppState, id: String) -> ApiResult<Journey> {
     let missing = format!("no journey `{id}`");
     state
         .db(move |s| Ok(s.journey(&id)?))
@@ -224,7 +222,7 @@ async fn delete_journey(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn version_missing(id: &str, n: u32) -> ApiError {
+pub(super) fn version_missing(id: &str, n: u32) -> ApiError {
     ApiError::not_found(format!("journey `{id}` has no version {n}"))
 }
 
@@ -474,32 +472,17 @@ async fn stop_journey_version(
         .status;
     sluice_core::journey::lifecycle::check(status, JourneyAction::Stop)?;
     let subject = sluice_engine::BrakeSubject::JourneyVersion(id.clone(), n);
-    // In a task of its own: a client that goes away must not cut the brake off between the
-    // commit and `hold`.
-    let applied = tokio::spawn(async move {
-        let engaged = state.engine.brakes().engage(&subject).await;
+    let run = state.clone();
+    let applied = under_brake(&state, subject, async move {
         let key = id.clone();
-        let applied = command(
-            &state,
-            &caller,
-            id,
-            body.reason,
-            move |j, now| {
-                Ok(vec![
-                    j.stop(n, now).ok_or_else(|| version_missing(&key, n))??,
-                ])
-            },
-            None,
-        )
-        .await;
-        // A refused stop drops its brake; another stop's brake stays.
-        if applied.is_ok() {
-            engaged.hold();
-        }
-        applied
+        let stop = move |j: &mut Journey, now| {
+            Ok(vec![
+                j.stop(n, now).ok_or_else(|| version_missing(&key, n))??,
+            ])
+        };
+        command(&run, &caller, id, body.reason, stop, None).await
     })
-    .await
-    .map_err(|e| ApiError::internal(&e))?;
+    .await;
     let applied = applied?;
     Ok(axum::Json(StopResult {
         status: JourneyVersionStatus::Stopped,
@@ -527,78 +510,4 @@ async fn duplicate_journey_version(
         .db(move |s| Ok(s.insert_journey(&stored, &ctx)?))
         .await?;
     Ok((StatusCode::CREATED, axum::Json(view(&copy))))
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ProfilesQuery {
-    /// active, completed, stopped, removed, timed_out or failed.
-    #[param(value_type = Option<EnrollmentState>)]
-    pub state: Option<String>,
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
-/// Who is (or was) inside a version.
-#[utoipa::path(get, path = "/api/v1/journeys/{id}/versions/{n}/profiles", tag = "journeys", params(ProfilesQuery),
-    responses((status = 200, body = Page<Enrollment>), (status = 404, body = crate::error::Problem)))]
-async fn list_journey_profiles(
-    State(state): State<AppState>,
-    Path((id, n)): Path<(String, u32)>,
-    Query(q): Query<ProfilesQuery>,
-) -> ApiResult<axum::Json<Page<Enrollment>>> {
-    let filter = q
-        .state
-        .as_deref()
-        .map(|s| {
-            EnrollmentState::parse(s)
-                .ok_or_else(|| ApiError::field("state", format!("unknown state `{s}`")))
-        })
-        .transpose()?;
-    let page = page_request(q.limit, q.cursor)?;
-    let journey = load(&state, id.clone()).await?;
-    journey.version(n).ok_or_else(|| version_missing(&id, n))?;
-    Ok(axum::Json(
-        state
-            .db(move |s| Ok(s.enrollments(&id, n, filter, &page)?))
-            .await?,
-    ))
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Removed {
-    pub removed: bool,
-    /// Pending steps cancelled (and recorded in the action log).
-    pub cancelled: u64,
-}
-
-/// Remove one profile from the flow (J9).
-#[utoipa::path(delete, path = "/api/v1/journeys/{id}/versions/{n}/profiles/{profile_id}", tag = "journeys",
-    request_body(content = Option<ReasonBody>),
-    responses((status = 200, body = Removed), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-async fn remove_journey_profile(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((id, n, profile_id)): Path<(String, u32, String)>,
-    OptionalJson(body): OptionalJson<ReasonBody>,
-) -> ApiResult<axum::Json<Removed>> {
-    let ctx = context(&state, &caller, body.reason);
-    let outcome = state
-        .db(move |s| {
-            s.remove_from_journey(&id, n, &profile_id, &ctx)
-                .map_err(|e| command_error(e, &format!("journey `{id}` version {n}")))
-                .and_then(|o| match o {
-                    RemoveOutcome::Removed { cancelled } => Ok(cancelled),
-                    RemoveOutcome::NotInside => Err(ApiError::not_found(format!(
-                        "profile `{profile_id}` is not inside journey `{id}` version {n}"
-                    ))),
-                })
-        })
-        .await?;
-    Ok(axum::Json(Removed {
-        removed: true,
-        cancelled: outcome,
-    }))
 }

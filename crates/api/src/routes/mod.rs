@@ -7,6 +7,7 @@ mod channels;
 mod events;
 mod import;
 mod inbox;
+mod journey_profiles;
 mod journeys;
 mod notifications;
 mod profiles;
@@ -128,6 +129,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(campaigns::router())
         .merge(campaign_runs::router())
         .merge(journeys::router())
+        .merge(journey_profiles::router())
         .merge(results::router())
         .merge(notifications::router())
 }
@@ -170,6 +172,28 @@ pub fn context(state: &AppState, caller: &Caller, reason: Option<String>) -> Com
 }
 
 /// Names must be present and short enough for a list column.
+/// B1 for a brake command (abort, stop): engages the brake on `subject` — no new delivery
+/// starts, those in flight settle — then runs `command`; if it took, the brake holds for good,
+/// if it was refused the brake comes off (another call's brake stays). In a task of its own, so
+/// a client that goes away cannot cut in between the commit and the hold.
+pub async fn under_brake<T: Send + 'static>(
+    state: &AppState,
+    subject: sluice_engine::BrakeSubject,
+    command: impl Future<Output = ApiResult<T>> + Send + 'static,
+) -> ApiResult<T> {
+    let brakes = std::sync::Arc::clone(state.engine.brakes());
+    tokio::spawn(async move {
+        let engaged = brakes.engage(&subject).await;
+        let applied = command.await;
+        if applied.is_ok() {
+            engaged.hold();
+        }
+        applied
+    })
+    .await
+    .map_err(|e| crate::error::ApiError::internal(&e))?
+}
+
 pub fn check_name(field: &str, name: &str) -> ApiResult<()> {
     if name.trim().is_empty() {
         return Err(ApiError::field(field, "must not be empty"));

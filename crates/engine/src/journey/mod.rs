@@ -13,22 +13,22 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 use jiff::Timestamp;
-use sluice_channels::{OutgoingMessage, SubjectKind};
-use sluice_core::channel::ChannelType;
 use sluice_core::journey::walk::{Stop, walk};
-use sluice_core::journey::{
-    Journey, JourneyDefinition, JourneyVersion, JourneyVersionStatus, Node,
-};
-use sluice_core::profile::Profile;
+use sluice_core::journey::{JourneyDefinition, JourneyVersionStatus, Node};
 use sluice_core::rule::{EventCounts, Rule};
 use sluice_store::{
-    ActionRecord, Advance, DueWork, EnrollmentInfo, EnrollmentState, Next, Outcome, Settlement,
-    Store, StoreError,
+    ActionRecord, Advance, DueWork, EnrollmentState, Next, Outcome, Settlement, Store, StoreError,
 };
 
+mod batch;
+mod message;
+
+use batch::{Batch, load, resumes};
+use message::{Outgoing, outbound};
+
+use crate::Engine;
 use crate::brakes::{BrakeSubject, InFlight};
-use crate::send::{BuiltChannel, Template, Verdict};
-use crate::{Engine, blocking};
+use crate::send::Verdict;
 
 /// Event counts of one profile, read from the store as a condition asks for them.
 struct StoredCounts<'a> {
@@ -86,123 +86,6 @@ fn advance(
         visited: Vec::new(),
         next,
     }))
-}
-
-/// What the steps of one batch read, loaded once.
-#[derive(Default)]
-struct Batch {
-    journeys: HashMap<String, Journey>,
-    enrollments: HashMap<i64, EnrollmentInfo>,
-    profiles: HashMap<String, Profile>,
-    /// Channels (with their type, for consent) and templates of the message nodes due;
-    /// `None` when gone or unusable.
-    channels: HashMap<String, Option<(ChannelType, BuiltChannel)>>,
-    templates: HashMap<String, Result<Template, String>>,
-}
-
-impl Batch {
-    fn version(&self, work: &DueWork) -> Option<(&Journey, &JourneyVersion)> {
-        let journey = self.journeys.get(work.journey_id.as_deref()?)?;
-        Some((journey, journey.version(work.version)?))
-    }
-}
-
-/// Whether the row resumes after its node (a wait that is over) rather than running it.
-fn resumes(work: &DueWork) -> bool {
-    work.payload
-        .as_ref()
-        .and_then(|p| p.get("resume"))
-        .and_then(serde_json::Value::as_bool)
-        == Some(true)
-}
-
-async fn load(engine: &Engine, works: &[DueWork]) -> Result<Batch, StoreError> {
-    let mut journey_ids: Vec<String> = works.iter().filter_map(|w| w.journey_id.clone()).collect();
-    journey_ids.sort_unstable();
-    journey_ids.dedup();
-    let enrollment_ids: Vec<i64> = works.iter().filter_map(|w| w.enrollment_id).collect();
-    let mut profile_ids: Vec<String> = works.iter().filter_map(|w| w.profile_id.clone()).collect();
-    profile_ids.sort_unstable();
-    profile_ids.dedup();
-    let mut keys: Vec<(Option<String>, u32)> = works
-        .iter()
-        .map(|w| (w.journey_id.clone(), w.version))
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let (journeys, enrollments, profiles, catalog) = blocking(&engine.store, move |s| {
-        let mut journeys = HashMap::new();
-        for id in journey_ids {
-            if let Some(j) = s.journey(&id)? {
-                journeys.insert(id, j);
-            }
-        }
-        let enrollments: HashMap<i64, EnrollmentInfo> =
-            s.enrollments_by_id(&enrollment_ids)?.into_iter().collect();
-        let profiles: HashMap<String, Profile> = s
-            .profiles_by_id(&profile_ids)?
-            .into_iter()
-            .map(|p| (p.id.clone(), p))
-            .collect();
-        // The channels and templates of every message of the batch's versions: a step may
-        // walk on to any of them.
-        let mut channels = HashMap::new();
-        let mut templates = HashMap::new();
-        for (journey_id, version) in keys {
-            let Some(v) = journey_id
-                .and_then(|id| journeys.get(&id))
-                .and_then(|j: &Journey| j.version(version))
-            else {
-                continue;
-            };
-            for node in &v.definition.nodes {
-                if let Node::Message {
-                    channel_id,
-                    template_id,
-                    ..
-                } = node
-                {
-                    if let std::collections::hash_map::Entry::Vacant(slot) =
-                        channels.entry(channel_id.clone())
-                    {
-                        slot.insert(s.channel(channel_id)?);
-                    }
-                    if let std::collections::hash_map::Entry::Vacant(slot) =
-                        templates.entry(template_id.clone())
-                    {
-                        slot.insert(s.template(template_id)?);
-                    }
-                }
-            }
-        }
-        Ok((journeys, enrollments, profiles, (channels, templates)))
-    })
-    .await?;
-    let (channels, templates) = catalog;
-    Ok(Batch {
-        journeys,
-        enrollments,
-        profiles,
-        channels: channels
-            .into_iter()
-            .map(|(id, c)| {
-                let built = c.and_then(|c| {
-                    crate::send::built_channel(engine, &c).map(|b| (c.channel_type, b))
-                });
-                (id, built)
-            })
-            .collect(),
-        templates: templates
-            .into_iter()
-            .map(|(id, t)| {
-                let compiled = match t {
-                    None => Err(format!("template {id} no longer exists")),
-                    Some(t) => crate::send::compiled_template(engine, &t),
-                };
-                (id, compiled)
-            })
-            .collect(),
-    })
 }
 
 /// Carries out a batch of journey steps, chunks at a time, each under its version's brake.
@@ -408,21 +291,6 @@ async fn run_one(engine: &Engine, prepared: Prepared, now: Timestamp) -> (Ran, O
     (Ran::WalkOn(step), Some(guard))
 }
 
-/// The message of a step: ready to go out, recorded as not sent, or (after `run_one`) sent.
-enum Outgoing {
-    Ready(Box<Outbound>),
-    NotSent(ActionRecord),
-    Sent,
-}
-
-/// A message ready to go out.
-struct Outbound {
-    message: OutgoingMessage,
-    channel_id: String,
-    channel: Arc<dyn sluice_channels::Channel>,
-    limiter: Option<Arc<sluice_channels::RateLimiter>>,
-}
-
 type Rules<'a> = HashMap<(String, u32), BTreeMap<&'a str, Rule>>;
 
 /// Decides one step from what the batch read — nothing to run (its enrollment or version is
@@ -563,75 +431,6 @@ fn prepare<'a>(
         before,
         message,
         attributes,
-    }))
-}
-
-/// The message of a message node rendered for its profile, or the record of why it is not
-/// sent.
-fn outbound(
-    batch: &Batch,
-    work: &DueWork,
-    (profile, enrollment, node): (&Profile, &EnrollmentInfo, &str),
-    journey_name: &str,
-    (channel_id, template_id): (&str, &str),
-    now: Timestamp,
-) -> Outgoing {
-    let not_sent = |outcome: Outcome, detail: String| {
-        record(work, node, Some(channel_id), now, outcome, Some(detail))
-    };
-    let Some(Some((channel_type, (channel, limiter)))) = batch.channels.get(channel_id) else {
-        return Outgoing::NotSent(not_sent(
-            Outcome::Failed,
-            format!("channel {channel_id} no longer exists or cannot be built from its settings"),
-        ));
-    };
-    if !profile.allows(*channel_type) {
-        return Outgoing::NotSent(not_sent(Outcome::Skipped, "no_consent".into()));
-    }
-    let template = match batch.templates.get(template_id) {
-        Some(Ok(t)) => t,
-        Some(Err(e)) => return Outgoing::NotSent(not_sent(Outcome::Failed, e.clone())),
-        None => {
-            return Outgoing::NotSent(not_sent(
-                Outcome::Failed,
-                format!("template {template_id} no longer exists"),
-            ));
-        }
-    };
-    let context = serde_json::json!({
-        "profile": profile.template_view(),
-        "event": enrollment.event.clone().unwrap_or_else(|| serde_json::json!({})),
-        "journey": {"name": journey_name},
-    });
-    let (subject, body) = match template.render(&context) {
-        Ok(rendered) => rendered,
-        Err(e) => return Outgoing::NotSent(not_sent(Outcome::Failed, e)),
-    };
-    let message = OutgoingMessage {
-        idempotency_key: work
-            .idempotency_key
-            .clone()
-            .unwrap_or_else(|| format!("work:{}", work.id)),
-        profile_id: profile.id.clone(),
-        to_email: profile
-            .attributes
-            .get("email")
-            .and_then(|e| e.as_str())
-            .map(str::to_owned),
-        subject_kind: SubjectKind::Journey {
-            id: work.journey_id.clone().unwrap_or_default(),
-        },
-        version: work.version,
-        node_id: Some(node.to_owned()),
-        subject,
-        body,
-        sent_at: now,
-    };
-    Outgoing::Ready(Box::new(Outbound {
-        message,
-        channel_id: channel_id.to_owned(),
-        channel: Arc::clone(channel),
-        limiter: limiter.clone(),
     }))
 }
 
