@@ -205,6 +205,13 @@ impl CampaignStore for SqliteStore {
             check(&campaign)?;
             tx.execute("DELETE FROM due_work WHERE campaign_id = ?1", [id])
                 .map_err(backend)?;
+            for table in ["tallies", "work_tallies"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE subject = 'campaign:' || ?1"),
+                    [id],
+                )
+                .map_err(backend)?;
+            }
             tx.execute("DELETE FROM campaigns WHERE id = ?1", [id])
                 .map_err(backend)?;
             insert_audit(

@@ -89,7 +89,10 @@ pub fn outcome_counts(
     };
     let mut summary = Summary::default();
     let mut stmt = tx
-        .prepare_cached("SELECT outcome, n FROM tallies WHERE subject = ?1 AND version = ?2")
+        .prepare_cached(
+            "SELECT outcome, SUM(n) FROM tallies WHERE subject = ?1 AND version = ?2
+             GROUP BY outcome",
+        )
         .map_err(backend)?;
     let rows = stmt
         .query_map(params![subject, version], |r| {

@@ -213,6 +213,17 @@ impl JourneyStore for SqliteStore {
             check(&journey)?;
             tx.execute("DELETE FROM due_work WHERE journey_id = ?1", [id])
                 .map_err(backend)?;
+            for table in ["tallies", "work_tallies"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE subject = 'journey:' || ?1"),
+                    [id],
+                )
+                .map_err(backend)?;
+            }
+            for table in ["enrollment_tallies", "node_visits"] {
+                tx.execute(&format!("DELETE FROM {table} WHERE journey_id = ?1"), [id])
+                    .map_err(backend)?;
+            }
             tx.execute("DELETE FROM journeys WHERE id = ?1", [id])
                 .map_err(backend)?;
             insert_audit(

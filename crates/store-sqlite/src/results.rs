@@ -1,6 +1,6 @@
-//! Results (B2): counters derived from enrollments, due work and the action log.
+//! Results (B2): the counters the tally triggers keep, and the action log's pages.
 
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use sluice_store::{
     ActionFilter, ActionRecord, Counters, Outcome, Page, PageRequest, ResultStore, Results,
     StoreError, Subject,
@@ -22,6 +22,15 @@ fn scope(subject: &Subject) -> (&'static str, String, i64) {
     }
 }
 
+/// The subject's key in the tally tables, and its version (`None`: every version).
+fn tally_key(subject: &Subject) -> (String, Option<u32>) {
+    match subject {
+        Subject::Campaign { id } => (format!("campaign:{id}"), Some(0)),
+        Subject::JourneyVersion { id, version } => (format!("journey:{id}"), Some(*version)),
+        Subject::Journey { id } => (format!("journey:{id}"), None),
+    }
+}
+
 fn add(c: &mut Counters, outcome: &str, n: u64) {
     match outcome {
         "delivered" => c.sent += n,
@@ -32,106 +41,143 @@ fn add(c: &mut Counters, outcome: &str, n: u64) {
     }
 }
 
+/// Every figure comes from the tallies the triggers keep, so a call costs the same at a
+/// million profiles as at ten. The one exception is transient: a stopped journey version's
+/// steps the sweeper has not reached yet are counted where they are.
 fn compute(c: &Connection, subject: &Subject) -> rusqlite::Result<Results> {
-    let (filter, id, version) = scope(subject);
+    let (key, version) = tally_key(subject);
     let mut results = Results::default();
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT node_id, channel_id, outcome, COUNT(*) FROM actions WHERE {filter}
-         GROUP BY node_id, channel_id, outcome"
-    ))?;
-    let mut rows = stmt.query(params![id, version])?;
+    let mut stmt = c.prepare_cached(
+        "SELECT outcome, node_id, channel_id, SUM(n) FROM tallies
+         WHERE subject = ?1 AND (?2 IS NULL OR version = ?2) GROUP BY 1, 2, 3",
+    )?;
+    let mut rows = stmt.query(params![key, version])?;
     while let Some(r) = rows.next()? {
-        let node: Option<String> = r.get(0)?;
-        let channel: Option<String> = r.get(1)?;
-        let outcome: String = r.get(2)?;
+        let outcome: String = r.get(0)?;
+        let node: String = r.get(1)?;
+        let channel: String = r.get(2)?;
         let n: u64 = r.get(3)?;
-        // Cancelled work is counted from the due work below: a brake cancels rows without
-        // writing a record per row, and a removal records its cancelled steps too.
+        // Cancelled work is counted from the work tallies below: a brake cancels rows without
+        // writing a record per row.
         match outcome.as_str() {
             "delivered" => results.delivered += n,
             "failed" => results.failed += n,
             "skipped" => results.skipped += n,
             _ => {}
         }
-        if let Some(node) = node
-            && outcome != "cancelled"
-        {
+        if !node.is_empty() && outcome != "cancelled" {
             add(results.per_node.entry(node).or_default(), &outcome, n);
         }
-        if let Some(channel) = channel {
+        if !channel.is_empty() {
             add(results.per_channel.entry(channel).or_default(), &outcome, n);
         }
     }
+    let mut work = c.prepare_cached(
+        "SELECT state, node_id, SUM(n) FROM work_tallies
+         WHERE subject = ?1 AND (?2 IS NULL OR version = ?2) GROUP BY 1, 2",
+    )?;
+    let work: Vec<(String, String, u64)> = work
+        .query_map(params![key, version], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
     match subject {
-        Subject::Campaign { .. } => {
+        Subject::Campaign { id } => {
             // A campaign's "people" are its planned sends: one per audience member per occurrence.
-            // An aborted campaign's rows still waiting for the sweeper are cancelled already.
-            let mut stmt = c.prepare_cached(
-                "SELECT IIF(state IN ('pending', 'claimed') AND (SELECT status = 'aborted'
-                            FROM campaigns WHERE id = ?1), 'cancelled', state), COUNT(*)
-                 FROM due_work WHERE campaign_id = ?1 AND kind IN ('send', 'trigger') GROUP BY 1",
-            )?;
-            let mut rows = stmt.query([&id])?;
-            while let Some(r) = rows.next()? {
-                let state: String = r.get(0)?;
-                let n: u64 = r.get(1)?;
-                results.entered += n;
+            for (state, _, n) in work {
                 match state.as_str() {
-                    "pending" | "claimed" => results.active += n,
+                    "planned" => results.entered += n,
                     "done" => results.completed += n,
                     "cancelled" => results.cancelled += n,
                     _ => {}
                 }
             }
+            let open = results
+                .entered
+                .saturating_sub(results.completed + results.cancelled);
+            // An aborted campaign's rows still waiting for the sweeper are cancelled already.
+            let aborted: bool = c
+                .prepare_cached("SELECT status = 'aborted' FROM campaigns WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()?
+                .unwrap_or(false);
+            if aborted {
+                results.cancelled += open;
+            } else {
+                results.active = open;
+            }
         }
         Subject::JourneyVersion { .. } | Subject::Journey { .. } => {
-            // A stopped version's enrollments and steps still waiting for the sweeper are
-            // stopped and cancelled already.
-            let stopped = "(SELECT status = 'stopped' FROM journey_versions v
-                            WHERE v.journey_id = enrollments.journey_id AND v.version = enrollments.version)";
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT IIF(state = 'active' AND {stopped}, 'stopped', state), COUNT(*)
-                 FROM enrollments WHERE {filter} GROUP BY 1"
-            ))?;
-            let mut rows = stmt.query(params![id, version])?;
-            while let Some(r) = rows.next()? {
-                let state: String = r.get(0)?;
-                let n: u64 = r.get(1)?;
-                results.entered += n;
-                match state.as_str() {
-                    "active" => results.active += n,
-                    "completed" => results.completed += n,
-                    "stopped" => results.stopped += n,
-                    "removed" => results.removed += n,
-                    "timed_out" => results.timed_out += n,
-                    _ => {}
-                }
-            }
-            // Arrivals per node; cancelled steps per node (a stopped version's pending ones
-            // too, swept or not).
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT node_id, SUM(n) FROM node_visits WHERE {filter} GROUP BY node_id"
-            ))?;
-            let mut rows = stmt.query(params![id, version])?;
-            while let Some(r) = rows.next()? {
-                results.per_node.entry(r.get(0)?).or_default().entered += r.get::<_, u64>(1)?;
-            }
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT node_id, COUNT(*) FROM due_work WHERE {filter} AND kind = 'journey_step'
-                 AND node_id IS NOT NULL
-                 AND (state = 'cancelled' OR (state IN ('pending', 'claimed') AND {stopped}))
-                 GROUP BY node_id",
-                stopped = stopped.replace("enrollments.", "due_work.")
-            ))?;
-            let mut rows = stmt.query(params![id, version])?;
-            while let Some(r) = rows.next()? {
-                let n: u64 = r.get(1)?;
-                results.per_node.entry(r.get(0)?).or_default().cancelled += n;
+            for (_, node, n) in work {
+                results.per_node.entry(node).or_default().cancelled += n;
                 results.cancelled += n;
             }
+            journey_people(c, subject, &mut results)?;
         }
     }
     Ok(results)
+}
+
+/// Enrollments by state and arrivals per node; a stopped version's enrollments and steps
+/// that the sweeper has not reached yet are stopped and cancelled already.
+fn journey_people(
+    c: &Connection,
+    subject: &Subject,
+    results: &mut Results,
+) -> rusqlite::Result<()> {
+    let (filter, id, version) = scope(subject);
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT t.version, t.state, t.n, v.status = 'stopped' FROM enrollment_tallies t
+         JOIN journey_versions v ON v.journey_id = t.journey_id AND v.version = t.version
+         WHERE t.{filter}",
+        filter = filter.replace("version", "t.version")
+    ))?;
+    let rows: Vec<(u32, String, u64, bool)> = stmt
+        .query_map(params![id, version], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut stopped_versions = Vec::new();
+    for (v, state, n, stopped) in rows {
+        results.entered += n;
+        let state = if state == "active" && stopped {
+            "stopped"
+        } else {
+            state.as_str()
+        };
+        match state {
+            "active" => results.active += n,
+            "completed" => results.completed += n,
+            "stopped" => results.stopped += n,
+            "removed" => results.removed += n,
+            "timed_out" => results.timed_out += n,
+            _ => {}
+        }
+        if stopped && !stopped_versions.contains(&v) {
+            stopped_versions.push(v);
+        }
+    }
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT node_id, SUM(n) FROM node_visits WHERE {filter} GROUP BY node_id"
+    ))?;
+    let mut rows = stmt.query(params![id, version])?;
+    while let Some(r) = rows.next()? {
+        results.per_node.entry(r.get(0)?).or_default().entered += r.get::<_, u64>(1)?;
+    }
+    for v in stopped_versions {
+        let mut stmt = c.prepare_cached(
+            "SELECT node_id, COUNT(*) FROM due_work WHERE journey_id = ?1 AND version = ?2
+             AND state IN ('pending', 'claimed') AND kind = 'journey_step'
+             AND node_id IS NOT NULL GROUP BY node_id",
+        )?;
+        let mut rows = stmt.query(params![id, v])?;
+        while let Some(r) = rows.next()? {
+            let n: u64 = r.get(1)?;
+            results.per_node.entry(r.get(0)?).or_default().cancelled += n;
+            results.cancelled += n;
+        }
+    }
+    Ok(())
 }
 
 const ACTION_COLUMNS: &str =

@@ -273,6 +273,114 @@ CREATE TABLE sweeps (
     at INTEGER NOT NULL
 );
 ",
+    r"
+-- Results (B2) read counters, never rows: the action log's outcomes per node and channel, the
+-- states of a campaign's sends and of a journey version's enrollments, and the journey steps
+-- cancelled per node, each kept by a trigger so no write path can forget them. ('' stands
+-- for no node or no channel, so the keys stay unique.)
+DROP TRIGGER actions_tally;
+DROP TABLE tallies;
+CREATE TABLE tallies (
+    subject TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    node_id TEXT NOT NULL,
+    channel_id TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (subject, version, outcome, node_id, channel_id)
+) WITHOUT ROWID;
+INSERT INTO tallies (subject, version, outcome, node_id, channel_id, n)
+    SELECT IIF(campaign_id IS NOT NULL, 'campaign:' || campaign_id, 'journey:' || journey_id),
+           IIF(campaign_id IS NOT NULL, 0, version), outcome, IFNULL(node_id, ''),
+           IFNULL(channel_id, ''), COUNT(*)
+    FROM actions GROUP BY 1, 2, 3, 4, 5;
+CREATE TRIGGER actions_tally AFTER INSERT ON actions BEGIN
+    INSERT INTO tallies (subject, version, outcome, node_id, channel_id, n)
+    VALUES (IIF(NEW.campaign_id IS NOT NULL, 'campaign:' || NEW.campaign_id,
+                'journey:' || NEW.journey_id),
+            IIF(NEW.campaign_id IS NOT NULL, 0, NEW.version), NEW.outcome,
+            IFNULL(NEW.node_id, ''), IFNULL(NEW.channel_id, ''), 1)
+    ON CONFLICT (subject, version, outcome, node_id, channel_id) DO UPDATE SET n = n + 1;
+END;
+
+-- Enrollments per journey version and state.
+CREATE TABLE enrollment_tallies (
+    journey_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (journey_id, version, state)
+) WITHOUT ROWID;
+INSERT INTO enrollment_tallies (journey_id, version, state, n)
+    SELECT journey_id, version, state, COUNT(*) FROM enrollments GROUP BY 1, 2, 3;
+CREATE TRIGGER enrollments_tally_entered AFTER INSERT ON enrollments BEGIN
+    INSERT INTO enrollment_tallies (journey_id, version, state, n)
+    VALUES (NEW.journey_id, NEW.version, NEW.state, 1)
+    ON CONFLICT (journey_id, version, state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER enrollments_tally_moved AFTER UPDATE OF state ON enrollments
+WHEN OLD.state <> NEW.state BEGIN
+    UPDATE enrollment_tallies SET n = n - 1
+    WHERE journey_id = OLD.journey_id AND version = OLD.version AND state = OLD.state;
+    INSERT INTO enrollment_tallies (journey_id, version, state, n)
+    VALUES (NEW.journey_id, NEW.version, NEW.state, 1)
+    ON CONFLICT (journey_id, version, state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER enrollments_tally_deleted AFTER DELETE ON enrollments BEGIN
+    UPDATE enrollment_tallies SET n = n - 1
+    WHERE journey_id = OLD.journey_id AND version = OLD.version AND state = OLD.state;
+END;
+
+-- A campaign's sends (version 0: they span its versions): `planned` for every one, `done`
+-- and `cancelled` as they end; and a journey version's steps `cancelled` per node. Only
+-- these transitions fire the triggers, so claims and most settlements pass them by.
+CREATE TABLE work_tallies (
+    subject TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    node_id TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (subject, version, state, node_id)
+) WITHOUT ROWID;
+INSERT INTO work_tallies (subject, version, state, node_id, n)
+    SELECT 'campaign:' || campaign_id, 0, 'planned', '', COUNT(*) FROM due_work
+    WHERE kind IN ('send', 'trigger') GROUP BY 1;
+INSERT INTO work_tallies (subject, version, state, node_id, n)
+    SELECT 'campaign:' || campaign_id, 0, state, '', COUNT(*) FROM due_work
+    WHERE kind IN ('send', 'trigger') AND state IN ('done', 'cancelled') GROUP BY 1, 3;
+INSERT INTO work_tallies (subject, version, state, node_id, n)
+    SELECT 'journey:' || journey_id, version, 'cancelled', node_id, COUNT(*) FROM due_work
+    WHERE kind = 'journey_step' AND node_id IS NOT NULL AND state = 'cancelled' GROUP BY 1, 2, 4;
+CREATE TRIGGER sends_tally_planned AFTER INSERT ON due_work
+WHEN NEW.kind IN ('send', 'trigger') BEGIN
+    INSERT INTO work_tallies (subject, version, state, node_id, n)
+    VALUES ('campaign:' || NEW.campaign_id, 0, 'planned', '', 1)
+    ON CONFLICT (subject, version, state, node_id) DO UPDATE SET n = n + 1;
+    INSERT INTO work_tallies (subject, version, state, node_id, n)
+    SELECT 'campaign:' || NEW.campaign_id, 0, NEW.state, '', 1
+    WHERE NEW.state IN ('done', 'cancelled')
+    ON CONFLICT (subject, version, state, node_id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER sends_tally_moved AFTER UPDATE OF state ON due_work
+WHEN NEW.kind IN ('send', 'trigger') AND OLD.state <> NEW.state
+     AND (OLD.state IN ('done', 'cancelled') OR NEW.state IN ('done', 'cancelled')) BEGIN
+    UPDATE work_tallies SET n = n - 1
+    WHERE subject = 'campaign:' || OLD.campaign_id AND version = 0 AND state = OLD.state
+      AND node_id = '' AND OLD.state IN ('done', 'cancelled');
+    INSERT INTO work_tallies (subject, version, state, node_id, n)
+    SELECT 'campaign:' || NEW.campaign_id, 0, NEW.state, '', 1
+    WHERE NEW.state IN ('done', 'cancelled')
+    ON CONFLICT (subject, version, state, node_id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER steps_tally_cancelled AFTER UPDATE OF state ON due_work
+WHEN NEW.kind = 'journey_step' AND NEW.node_id IS NOT NULL AND OLD.state <> NEW.state
+     AND (OLD.state = 'cancelled' OR NEW.state = 'cancelled') BEGIN
+    INSERT INTO work_tallies (subject, version, state, node_id, n)
+    VALUES ('journey:' || NEW.journey_id, NEW.version, 'cancelled', NEW.node_id,
+            IIF(NEW.state = 'cancelled', 1, -1))
+    ON CONFLICT (subject, version, state, node_id) DO UPDATE SET n = n + excluded.n;
+END;
+",
 ];
 
 /// Brings the database up to the latest schema; each migration runs in its own transaction.
