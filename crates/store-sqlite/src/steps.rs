@@ -14,6 +14,7 @@ use crate::{backend, journeys};
 pub(crate) fn advance(
     tx: &Transaction<'_>,
     a: &Advance,
+    visits: &mut Visits,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
     let took = tx
@@ -28,7 +29,7 @@ pub(crate) fn advance(
     }
     let journey = Some(a.journey_id.clone());
     for node in &a.visited {
-        visit(tx, &a.journey_id, a.version, node)?;
+        visits.add(&a.journey_id, a.version, node);
     }
     for (i, record) in a.records.iter().enumerate() {
         let key = if i == 0 {
@@ -50,30 +51,23 @@ pub(crate) fn advance(
         remove(tx, &ctx, other, &a.profile_id)?;
     }
     // A removal may have taken this very enrollment out (a node removing from its own
-    // journey): then it goes nowhere.
-    let active: bool = tx
-        .query_row(
-            "SELECT state = 'active' FROM enrollments WHERE id = ?1",
-            [a.enrollment_id],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(backend)?
-        .unwrap_or(false);
-    if !active {
-        return Ok(true);
-    }
+    // journey, an erasure while the step ran): then it goes nowhere. Each update below only
+    // takes while the enrollment is active, and says whether it did.
     match &a.next {
         Next::At {
             node_id,
             due_at,
             resume,
         } => {
-            tx.execute(
-                "UPDATE enrollments SET node_id = ?2 WHERE id = ?1",
-                params![a.enrollment_id, node_id],
-            )
-            .map_err(backend)?;
+            let active = tx
+                .prepare_cached(
+                    "UPDATE enrollments SET node_id = ?2 WHERE id = ?1 AND state = 'active'",
+                )
+                .and_then(|mut s| s.execute(params![a.enrollment_id, node_id]))
+                .map_err(backend)?;
+            if active == 0 {
+                return Ok(true);
+            }
             let payload = resume
                 .then(|| to_json(&serde_json::json!({"resume": true})))
                 .transpose()?;
@@ -101,12 +95,18 @@ pub(crate) fn advance(
             .map_err(backend)?;
         }
         Next::Leave { node_id, state } => {
-            tx.execute(
-                "UPDATE enrollments SET state = ?2, left_at = ?3, node_id = IFNULL(?4, node_id)
-                 WHERE id = ?1",
-                params![a.enrollment_id, state.as_str(), ms(now), node_id],
-            )
-            .map_err(backend)?;
+            let left = tx
+                .prepare_cached(
+                    "UPDATE enrollments SET state = ?2, left_at = ?3, node_id = IFNULL(?4, node_id)
+                     WHERE id = ?1 AND state = 'active'",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![a.enrollment_id, state.as_str(), ms(now), node_id])
+                })
+                .map_err(backend)?;
+            if left == 0 {
+                return Ok(true);
+            }
             crate::effects::move_inside(tx, &a.journey_id, a.version, -1)?;
             // J3: the last one out of a closed version finishes it.
             journeys::finish_if_empty(tx, &ctx, &a.journey_id, a.version)?;
@@ -179,6 +179,37 @@ fn remove(
         journeys::finish_if_empty(tx, ctx, journey_id, version)?;
     }
     Ok(())
+}
+
+/// Arrivals at nodes (B2: per node `entered`), counted over a batch and written once per node.
+#[derive(Default)]
+pub(crate) struct Visits(Vec<((String, u32, String), i64)>);
+
+impl Visits {
+    pub(crate) fn add(&mut self, journey_id: &str, version: u32, node: &str) {
+        match self
+            .0
+            .iter_mut()
+            .find(|((j, v, n), _)| j == journey_id && *v == version && n == node)
+        {
+            Some((_, count)) => *count += 1,
+            None => self
+                .0
+                .push(((journey_id.to_owned(), version, node.to_owned()), 1)),
+        }
+    }
+
+    pub(crate) fn write(self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        for ((journey_id, version, node), n) in self.0 {
+            tx.prepare_cached(
+                "INSERT INTO node_visits (journey_id, version, node_id, n) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (journey_id, version, node_id) DO UPDATE SET n = n + excluded.n",
+            )
+            .and_then(|mut s| s.execute(params![journey_id, version, node, n]))
+            .map_err(backend)?;
+        }
+        Ok(())
+    }
 }
 
 /// Counts one arrival at `node` (B2: per node `entered`).

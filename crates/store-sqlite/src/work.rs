@@ -442,6 +442,7 @@ impl WorkStore for SqliteStore {
             let mut closed: Vec<(String, i64)> = Vec::new();
             let mut failures: Vec<Failure> = Vec::new();
             let mut braked = Braked::default();
+            let mut visits = crate::steps::Visits::default();
             for settlement in settlements {
                 if let Settlement::Advance(advance) = settlement {
                     // B1: a step that settles after its version was stopped changes nothing
@@ -450,7 +451,7 @@ impl WorkStore for SqliteStore {
                         held.push(cancel_fenced(tx, advance.work_id, advance.attempt)?);
                         continue;
                     }
-                    let took = crate::steps::advance(tx, advance, now)?;
+                    let took = crate::steps::advance(tx, advance, &mut visits, now)?;
                     if let (true, Some(r)) = (
                         took,
                         advance
@@ -579,6 +580,7 @@ impl WorkStore for SqliteStore {
             for (campaign_id, n) in occurrences {
                 finish_occurrence_if_done(tx, &campaign_id, n, now)?;
             }
+            visits.write(tx)?;
             notify_failures(tx, failures, now)?;
             Ok(held)
         })
