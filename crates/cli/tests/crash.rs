@@ -21,8 +21,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_sluice");
 const TOKEN: &str = "test-admin";
 const MEMBERS: usize = 600;
 /// Deliveries the engine hands to channels at once (`EngineConfig::chunk` ×
-/// `chunks_in_flight`): at most this many can be in flight when the process dies.
-const IN_FLIGHT_MAX: usize = 256;
+/// `chunks_in_flight` × `workers`): at most this many can be in flight when the process dies.
+fn in_flight_max() -> usize {
+    let c = sluice_engine::EngineConfig::default();
+    c.chunk * c.chunks_in_flight * c.workers
+}
 
 /// Every request the receiver got: (idempotency key, body), in arrival order; and how many it
 /// has answered.
@@ -344,9 +347,10 @@ async fn check_b4(
     let repeats = requests.len() - expected;
     eprintln!("{what}: {repeats} repeated");
     assert!(
-        repeats <= IN_FLIGHT_MAX,
+        repeats <= in_flight_max(),
         "{what}: {repeats} deliveries were repeated after the restart; only those in flight at \
-         the kill (at most {IN_FLIGHT_MAX}) should be"
+         the kill (at most {}) should be",
+        in_flight_max()
     );
 }
 

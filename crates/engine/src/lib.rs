@@ -8,6 +8,7 @@ mod brakes;
 mod journey;
 mod notify;
 mod send;
+mod settle;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +32,9 @@ const SWEEP_BATCH: u32 = 500;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
+    /// Batches carried out at the same time: while one waits for its channels or for the
+    /// writer, another claims and reads.
+    pub workers: usize,
     /// Rows claimed at once.
     pub batch: u32,
     /// How long a claim holds before another worker may take the row over.
@@ -40,7 +44,7 @@ pub struct EngineConfig {
     /// Deliveries settled together in one transaction; a brake waits for the chunks in flight.
     pub chunk: usize,
     /// Chunks of one batch handed to channels at the same time (deliveries in flight: `chunk`
-    /// × `chunks_in_flight`).
+    /// × `chunks_in_flight` × `workers`).
     pub chunks_in_flight: usize,
     /// Tries of a retryable delivery before it is recorded `failed`.
     pub max_attempts: u32,
@@ -52,6 +56,7 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
+            workers: 2,
             batch: 512,
             lease: Duration::from_secs(120),
             poll: Duration::from_millis(100),
@@ -72,6 +77,7 @@ pub struct Engine {
     wake: Notify,
     senders: send::Senders,
     forwarder: notify::Forwarder,
+    settler: settle::Settler,
 }
 
 impl std::fmt::Debug for Engine {
@@ -108,6 +114,7 @@ impl Engine {
             wake: Notify::new(),
             senders: send::Senders::default(),
             forwarder: notify::Forwarder::default(),
+            settler: settle::Settler::default(),
         })
     }
 
@@ -120,9 +127,8 @@ impl Engine {
         self.wake.notify_one();
     }
 
-    /// Runs until `shutdown` resolves; the batch in hand is finished first.
+    /// Runs until `shutdown` resolves; the batches in hand are finished first.
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
         // The embedded store has one engine: rows still claimed were claimed by a process that
         // died (SIGKILL, power loss). They run again now, under their idempotency keys, rather
         // than after their lease.
@@ -131,7 +137,22 @@ impl Engine {
             Ok(n) => tracing::warn!(rows = n, "took back work claimed before a crash"),
             Err(e) => tracing::error!(error = %e, "could not take back claimed work"),
         }
-        loop {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let workers: Vec<_> = (0..self.config.workers.max(1))
+            .map(|_| tokio::spawn(Arc::clone(&self).work(stopped.clone())))
+            .collect();
+        shutdown.await;
+        let _ = stop.send(true);
+        for worker in workers {
+            if let Err(e) = worker.await {
+                tracing::error!(error = %e, "an engine worker failed");
+            }
+        }
+    }
+
+    /// One worker: tick after tick while there is work, else wait to be woken or to poll.
+    async fn work(self: Arc<Self>, mut stopped: tokio::sync::watch::Receiver<bool>) {
+        while !*stopped.borrow() {
             let worked = match self.tick().await {
                 Ok(n) => n,
                 Err(e) => {
@@ -140,10 +161,12 @@ impl Engine {
                 }
             };
             if worked > 0 {
+                // There may be more: a sleeping peer joins in.
+                self.wake.notify_one();
                 continue;
             }
             tokio::select! {
-                () = &mut shutdown => return,
+                _ = stopped.changed() => return,
                 () = self.wake.notified() => {}
                 () = tokio::time::sleep(self.config.poll) => {}
             }

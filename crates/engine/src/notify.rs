@@ -17,10 +17,15 @@ pub(crate) struct Forwarder {
     client: reqwest::Client,
     /// After a failure: not before this instant, and how many failures in a row.
     backoff: Mutex<(Option<Instant>, u32)>,
+    /// One worker forwards at a time, so none is posted twice over.
+    forwarding: tokio::sync::Mutex<()>,
 }
 
 impl Forwarder {
     pub(crate) async fn forward(&self, engine: &Engine) -> Result<(), StoreError> {
+        let Ok(_forwarding) = self.forwarding.try_lock() else {
+            return Ok(());
+        };
         if let (Some(at), _) = *self.backoff.lock().unwrap_or_else(PoisonError::into_inner)
             && Instant::now() < at
         {

@@ -380,7 +380,7 @@ fn defer_beyond_rate(steps: Vec<Step>, now: Timestamp) -> Vec<Step> {
         .collect()
 }
 
-/// Sends one chunk and settles it in one transaction.
+/// Sends one chunk and settles it (in one transaction, with whatever else is settling).
 async fn send_chunk(engine: &Engine, chunk: Vec<Step>, now: Timestamp) -> Result<(), StoreError> {
     let mut settlements = Vec::with_capacity(chunk.len());
     let mut sending = Vec::new();
@@ -396,7 +396,10 @@ async fn send_chunk(engine: &Engine, chunk: Vec<Step>, now: Timestamp) -> Result
         guards.extend(guard);
     }
     let settled_at = engine.clock.now();
-    let held = blocking(&engine.store, move |s| s.settle(&settlements, settled_at)).await?;
+    let held = engine
+        .settler
+        .settle(engine, settlements, settled_at)
+        .await?;
     let lost = held.iter().filter(|h| !**h).count();
     if lost > 0 {
         tracing::warn!(lost, "settlements whose lease was lost were not recorded");

@@ -18,7 +18,7 @@ use sluice_core::journey::{Journey, JourneyTransition};
 use sluice_core::lifecycle::{LifecycleError, Refused};
 use sluice_core::profile::{Consent, Event, Profile};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("storage failure: {0}")]
     Backend(String),

@@ -202,20 +202,23 @@ async fn run_chunk(
         guards.extend(guard);
     }
     let store = Arc::clone(&engine.store);
-    let settled_at = engine.clock.now();
-    tokio::task::spawn_blocking(move || {
+    let settlements = tokio::task::spawn_blocking(move || {
         let mut rules = HashMap::new();
-        let settlements: Vec<Settlement> = steps
+        steps
             .into_iter()
             .map(|step| match step {
                 Ran::Settled(s) => s,
                 Ran::WalkOn(step) => walk_on(store.as_ref(), &batch, &mut rules, *step, now),
             })
-            .collect();
-        store.settle(&settlements, settled_at)
+            .collect::<Vec<Settlement>>()
     })
     .await
-    .map_err(|e| StoreError::Backend(format!("journey walk failed: {e}")))??;
+    .map_err(|e| StoreError::Backend(format!("journey walk failed: {e}")))?;
+    let settled_at = engine.clock.now();
+    engine
+        .settler
+        .settle(engine, settlements, settled_at)
+        .await?;
     // Only now, with every step of the chunk written, may a waiting brake return.
     drop(guards);
     Ok(())
