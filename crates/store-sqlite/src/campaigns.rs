@@ -294,6 +294,7 @@ impl CampaignStore for SqliteStore {
                 .map_err(backend)?;
             if n == 1 {
                 crate::effects::move_open_sends(tx, &trigger.campaign_id, 1)?;
+                crate::tallies::sends_planned(tx, &trigger.campaign_id, 1)?;
             }
             Ok(n == 1)
         })

@@ -117,6 +117,7 @@ pub(crate) fn plan_occurrence(
                 .map_err(backend)? as u64;
         }
         crate::effects::move_open_sends(tx, &campaign_id, sends as i64)?;
+        crate::tallies::sends_planned(tx, &campaign_id, sends)?;
         cursor = last;
     }
     settle(tx, work, cursor.as_deref(), now)?;

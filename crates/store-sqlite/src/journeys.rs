@@ -326,14 +326,23 @@ impl JourneyStore for SqliteStore {
             .map_err(backend)?;
             crate::effects::move_inside(tx, journey_id, version, -1)?;
             // Each cancelled step is recorded, so the Results tab shows what will not happen.
-            let cancelled = tx
-                .execute(
+            let mut tallies = crate::tallies::Tallies::default();
+            let cancelled: Vec<Option<String>> = tx
+                .prepare(
                     "INSERT INTO actions (at, journey_id, version, node_id, profile_id, action, outcome, detail)
                      SELECT ?2, journey_id, version, node_id, profile_id, kind, 'cancelled', 'removed from flow'
-                     FROM due_work WHERE enrollment_id = ?1 AND state IN ('pending', 'claimed')",
-                    params![enrollment_id, now],
+                     FROM due_work WHERE enrollment_id = ?1 AND state IN ('pending', 'claimed')
+                     RETURNING node_id",
                 )
-                .map_err(backend)? as u64;
+                .and_then(|mut s| {
+                    s.query_map(params![enrollment_id, now], |r| r.get(0))?
+                        .collect()
+                })
+                .map_err(backend)?;
+            for node in &cancelled {
+                tallies.add((None, Some(journey_id)), version, "cancelled", node.as_deref(), None);
+            }
+            let cancelled = cancelled.len() as u64;
             tx.execute(
                 "UPDATE due_work SET state = 'cancelled' WHERE enrollment_id = ?1
                  AND state IN ('pending', 'claimed')",
@@ -346,6 +355,8 @@ impl JourneyStore for SqliteStore {
                 params![now, journey_id, version, node_id, profile_id, ctx.reason],
             )
             .map_err(backend)?;
+            tallies.add((None, Some(journey_id)), version, "removed", node_id.as_deref(), None);
+            tallies.write(tx)?;
             insert_audit(tx, ctx, &AuditFacts {
                 action: "remove_profile",
                 subject_type: "journey",

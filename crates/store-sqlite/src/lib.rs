@@ -15,6 +15,7 @@ mod profiles;
 mod results;
 mod schema;
 mod steps;
+mod tallies;
 mod tokens;
 mod work;
 

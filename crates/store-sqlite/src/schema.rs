@@ -276,8 +276,10 @@ CREATE TABLE sweeps (
     r"
 -- Results (B2) read counters, never rows: the action log's outcomes per node and channel, the
 -- states of a campaign's sends and of a journey version's enrollments, and the journey steps
--- cancelled per node, each kept by a trigger so no write path can forget them. ('' stands
--- for no node or no channel, so the keys stay unique.)
+-- cancelled per node. ('' stands for no node or no channel, so the keys stay unique.) The
+-- hot paths (records written, sends planned) are counted per batch by the store's code
+-- (tallies.rs): a trigger there would give every statement a statement journal. Changes of
+-- state, which come from many places, are counted by triggers so none can forget them.
 DROP TRIGGER actions_tally;
 DROP TABLE tallies;
 CREATE TABLE tallies (
@@ -294,14 +296,6 @@ INSERT INTO tallies (subject, version, outcome, node_id, channel_id, n)
            IIF(campaign_id IS NOT NULL, 0, version), outcome, IFNULL(node_id, ''),
            IFNULL(channel_id, ''), COUNT(*)
     FROM actions GROUP BY 1, 2, 3, 4, 5;
-CREATE TRIGGER actions_tally AFTER INSERT ON actions BEGIN
-    INSERT INTO tallies (subject, version, outcome, node_id, channel_id, n)
-    VALUES (IIF(NEW.campaign_id IS NOT NULL, 'campaign:' || NEW.campaign_id,
-                'journey:' || NEW.journey_id),
-            IIF(NEW.campaign_id IS NOT NULL, 0, NEW.version), NEW.outcome,
-            IFNULL(NEW.node_id, ''), IFNULL(NEW.channel_id, ''), 1)
-    ON CONFLICT (subject, version, outcome, node_id, channel_id) DO UPDATE SET n = n + 1;
-END;
 
 -- Enrollments per journey version and state.
 CREATE TABLE enrollment_tallies (
@@ -331,9 +325,9 @@ CREATE TRIGGER enrollments_tally_deleted AFTER DELETE ON enrollments BEGIN
     WHERE journey_id = OLD.journey_id AND version = OLD.version AND state = OLD.state;
 END;
 
--- A campaign's sends (version 0: they span its versions): `planned` for every one, `done`
--- and `cancelled` as they end; and a journey version's steps `cancelled` per node. Only
--- these transitions fire the triggers, so claims and most settlements pass them by.
+-- A campaign's sends (version 0: they span its versions): `planned` for every one (counted
+-- where they are planned), `done` and `cancelled` as they end; and a journey version's steps
+-- `cancelled` per node.
 CREATE TABLE work_tallies (
     subject TEXT NOT NULL,
     version INTEGER NOT NULL,
@@ -351,16 +345,6 @@ INSERT INTO work_tallies (subject, version, state, node_id, n)
 INSERT INTO work_tallies (subject, version, state, node_id, n)
     SELECT 'journey:' || journey_id, version, 'cancelled', node_id, COUNT(*) FROM due_work
     WHERE kind = 'journey_step' AND node_id IS NOT NULL AND state = 'cancelled' GROUP BY 1, 2, 4;
-CREATE TRIGGER sends_tally_planned AFTER INSERT ON due_work
-WHEN NEW.kind IN ('send', 'trigger') BEGIN
-    INSERT INTO work_tallies (subject, version, state, node_id, n)
-    VALUES ('campaign:' || NEW.campaign_id, 0, 'planned', '', 1)
-    ON CONFLICT (subject, version, state, node_id) DO UPDATE SET n = n + 1;
-    INSERT INTO work_tallies (subject, version, state, node_id, n)
-    SELECT 'campaign:' || NEW.campaign_id, 0, NEW.state, '', 1
-    WHERE NEW.state IN ('done', 'cancelled')
-    ON CONFLICT (subject, version, state, node_id) DO UPDATE SET n = n + 1;
-END;
 CREATE TRIGGER sends_tally_moved AFTER UPDATE OF state ON due_work
 WHEN NEW.kind IN ('send', 'trigger') AND OLD.state <> NEW.state
      AND (OLD.state IN ('done', 'cancelled') OR NEW.state IN ('done', 'cancelled')) BEGIN

@@ -8,13 +8,14 @@ use sluice_core::profile::Attributes;
 use sluice_store::{Advance, CommandContext, Next, StoreError};
 
 use crate::convert::{json, ms, to_json};
+use crate::tallies::{Tallies, Visits};
 use crate::work::insert_action;
 use crate::{backend, journeys};
 
 pub(crate) fn advance(
     tx: &Transaction<'_>,
     a: &Advance,
-    visits: &mut Visits,
+    settled: &mut Settled,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
     let took = tx
@@ -29,7 +30,7 @@ pub(crate) fn advance(
     }
     let journey = Some(a.journey_id.clone());
     for node in &a.visited {
-        visits.add(&a.journey_id, a.version, node);
+        settled.visits.add(&a.journey_id, a.version, node);
     }
     for (i, record) in a.records.iter().enumerate() {
         let key = if i == 0 {
@@ -37,18 +38,20 @@ pub(crate) fn advance(
         } else {
             None
         };
-        insert_action(tx, (&None, &journey), record, key)?;
+        insert_action(tx, (&None, &journey), record, key, &mut settled.tallies)?;
     }
     if !a.updates.is_empty() {
         update_profile(tx, &a.profile_id, &a.updates, now)?;
     }
-    let ctx = CommandContext {
-        actor: format!("journey {} v{}", a.journey_id, a.version),
-        reason: None,
-        now,
-    };
-    for other in &a.removals {
-        remove(tx, &ctx, other, &a.profile_id)?;
+    if !a.removals.is_empty() {
+        let ctx = CommandContext {
+            actor: format!("journey {} v{}", a.journey_id, a.version),
+            reason: None,
+            now,
+        };
+        for other in &a.removals {
+            remove(tx, &ctx, other, &a.profile_id, &mut settled.tallies)?;
+        }
     }
     // A removal may have taken this very enrollment out (a node removing from its own
     // journey, an erasure while the step ran): then it goes nowhere. Each update below only
@@ -107,9 +110,11 @@ pub(crate) fn advance(
             if left == 0 {
                 return Ok(true);
             }
-            crate::effects::move_inside(tx, &a.journey_id, a.version, -1)?;
-            // J3: the last one out of a closed version finishes it.
-            journeys::finish_if_empty(tx, &ctx, &a.journey_id, a.version)?;
+            let version = (a.journey_id.clone(), a.version);
+            match settled.left.iter_mut().find(|(v, _)| *v == version) {
+                Some((_, n)) => *n += 1,
+                None => settled.left.push((version, 1)),
+            }
         }
     }
     Ok(true)
@@ -149,6 +154,7 @@ fn remove(
     ctx: &CommandContext,
     journey_id: &str,
     profile_id: &str,
+    tallies: &mut Tallies,
 ) -> Result<(), StoreError> {
     let inside: Vec<(i64, u32, Option<String>)> = tx
         .prepare_cached(
@@ -176,37 +182,40 @@ fn remove(
             params![ms(ctx.now), journey_id, version, node_id, profile_id, format!("by {}", ctx.actor)],
         )
         .map_err(backend)?;
+        tallies.add(
+            (None, Some(journey_id)),
+            version,
+            "removed",
+            node_id.as_deref(),
+            None,
+        );
         journeys::finish_if_empty(tx, ctx, journey_id, version)?;
     }
     Ok(())
 }
 
-/// Arrivals at nodes (B2: per node `entered`), counted over a batch and written once per node.
+/// What the steps of one settlement batch add up to, written once at its end: action
+/// outcomes, node arrivals, and how many left each journey version.
 #[derive(Default)]
-pub(crate) struct Visits(Vec<((String, u32, String), i64)>);
+pub(crate) struct Settled {
+    pub(crate) tallies: Tallies,
+    visits: Visits,
+    left: Vec<((String, u32), i64)>,
+}
 
-impl Visits {
-    pub(crate) fn add(&mut self, journey_id: &str, version: u32, node: &str) {
-        match self
-            .0
-            .iter_mut()
-            .find(|((j, v, n), _)| j == journey_id && *v == version && n == node)
-        {
-            Some((_, count)) => *count += 1,
-            None => self
-                .0
-                .push(((journey_id.to_owned(), version, node.to_owned()), 1)),
-        }
-    }
-
-    pub(crate) fn write(self, tx: &Transaction<'_>) -> Result<(), StoreError> {
-        for ((journey_id, version, node), n) in self.0 {
-            tx.prepare_cached(
-                "INSERT INTO node_visits (journey_id, version, node_id, n) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (journey_id, version, node_id) DO UPDATE SET n = n + excluded.n",
-            )
-            .and_then(|mut s| s.execute(params![journey_id, version, node, n]))
-            .map_err(backend)?;
+impl Settled {
+    pub(crate) fn write(self, tx: &Transaction<'_>, now: Timestamp) -> Result<(), StoreError> {
+        self.tallies.write(tx)?;
+        self.visits.write(tx)?;
+        for ((journey_id, version), n) in self.left {
+            crate::effects::move_inside(tx, &journey_id, version, -n)?;
+            let ctx = CommandContext {
+                actor: format!("journey {journey_id} v{version}"),
+                reason: None,
+                now,
+            };
+            // J3: the last one out of a closed version finishes it.
+            journeys::finish_if_empty(tx, &ctx, &journey_id, version)?;
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ use sluice_store::{
 };
 
 use crate::convert::{json, ms, parsed, to_json, ts};
+use crate::tallies::Tallies;
 use crate::{SqliteStore, backend};
 
 const WORK_COLUMNS: &str = "id, kind, campaign_id, journey_id, version, occurrence, enrollment_id, \
@@ -41,8 +42,9 @@ pub(crate) fn insert_action(
     work: (&Option<String>, &Option<String>),
     record: &ActionRecord,
     key: Option<&str>,
+    tallies: &mut Tallies,
 ) -> Result<(), StoreError> {
-    tx.prepare_cached(
+    let inserted = tx.prepare_cached(
         "INSERT OR IGNORE INTO actions (at, campaign_id, journey_id, version, occurrence, node_id,
                                         channel_id, profile_id, action, outcome, detail,
                                         idempotency_key)
@@ -65,6 +67,16 @@ pub(crate) fn insert_action(
         ])
     })
     .map_err(backend)?;
+    // A record already made (the same key) is not counted twice.
+    if inserted == 1 {
+        tallies.add(
+            (work.0.as_deref(), work.1.as_deref()),
+            record.version,
+            record.outcome.as_str(),
+            record.node_id.as_deref(),
+            record.channel_id.as_deref(),
+        );
+    }
     Ok(())
 }
 
@@ -442,7 +454,7 @@ impl WorkStore for SqliteStore {
             let mut closed: Vec<(String, i64)> = Vec::new();
             let mut failures: Vec<Failure> = Vec::new();
             let mut braked = Braked::default();
-            let mut visits = crate::steps::Visits::default();
+            let mut settled = crate::steps::Settled::default();
             for settlement in settlements {
                 if let Settlement::Advance(advance) = settlement {
                     // B1: a step that settles after its version was stopped changes nothing
@@ -451,7 +463,7 @@ impl WorkStore for SqliteStore {
                         held.push(cancel_fenced(tx, advance.work_id, advance.attempt)?);
                         continue;
                     }
-                    let took = crate::steps::advance(tx, advance, &mut visits, now)?;
+                    let took = crate::steps::advance(tx, advance, &mut settled, now)?;
                     if let (true, Some(r)) = (
                         took,
                         advance
@@ -540,6 +552,7 @@ impl WorkStore for SqliteStore {
                             (&campaign_id, &journey_id),
                             record,
                             idempotency_key.as_deref(),
+                            &mut settled.tallies,
                         )?;
                         if let (Outcome::Failed, Some(c)) = (record.outcome, &campaign_id) {
                             failures.push(Failure::of(("campaign", c), record));
@@ -549,7 +562,13 @@ impl WorkStore for SqliteStore {
                         record: Some(record),
                         ..
                     } => {
-                        insert_action(tx, (&campaign_id, &journey_id), record, None)?;
+                        insert_action(
+                            tx,
+                            (&campaign_id, &journey_id),
+                            record,
+                            None,
+                            &mut settled.tallies,
+                        )?;
                     }
                     _ => {}
                 }
@@ -580,7 +599,7 @@ impl WorkStore for SqliteStore {
             for (campaign_id, n) in occurrences {
                 finish_occurrence_if_done(tx, &campaign_id, n, now)?;
             }
-            visits.write(tx)?;
+            settled.write(tx, now)?;
             notify_failures(tx, failures, now)?;
             Ok(held)
         })

@@ -1,0 +1,112 @@
+//! Counters kept per batch by the store's own code on its hot paths: the action log's outcomes
+//! (`tallies`), arrivals at journey nodes (`node_visits`), and the sends a campaign planned
+//! (`work_tallies`). A trigger would count each row as it is written, but it makes every
+//! statement on those tables keep a statement journal (a copy of each page it touches) and
+//! run a second statement per row; counted here they cost one upsert per key per batch.
+//! Colder changes of state (a send or step ending, an enrollment leaving) keep their triggers.
+
+use rusqlite::{Transaction, params};
+use sluice_store::StoreError;
+
+use crate::backend;
+
+/// Outcomes of action records written in one transaction, keyed like `tallies`.
+#[derive(Default)]
+pub(crate) struct Tallies(Vec<(Outcome, i64)>);
+
+/// A `tallies` key: subject (`campaign:ID`, `journey:ID`), version (0 for a campaign),
+/// outcome, node and channel ('' for none).
+type Outcome = (String, u32, String, String, String);
+
+impl Tallies {
+    /// Counts one record of `outcome` for a campaign (`campaign_id`) or journey version.
+    pub(crate) fn add(
+        &mut self,
+        (campaign_id, journey_id): (Option<&str>, Option<&str>),
+        version: u32,
+        outcome: &str,
+        node_id: Option<&str>,
+        channel_id: Option<&str>,
+    ) {
+        let key = match (campaign_id, journey_id) {
+            (Some(c), _) => (format!("campaign:{c}"), 0),
+            (None, Some(j)) => (format!("journey:{j}"), version),
+            (None, None) => return,
+        };
+        let key = (
+            key.0,
+            key.1,
+            outcome.to_owned(),
+            node_id.unwrap_or_default().to_owned(),
+            channel_id.unwrap_or_default().to_owned(),
+        );
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => self.0.push((key, 1)),
+        }
+    }
+
+    pub(crate) fn write(self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        for ((subject, version, outcome, node_id, channel_id), n) in self.0 {
+            tx.prepare_cached(
+                "INSERT INTO tallies (subject, version, outcome, node_id, channel_id, n)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (subject, version, outcome, node_id, channel_id)
+                 DO UPDATE SET n = n + excluded.n",
+            )
+            .and_then(|mut s| s.execute(params![subject, version, outcome, node_id, channel_id, n]))
+            .map_err(backend)?;
+        }
+        Ok(())
+    }
+}
+
+/// Arrivals at nodes (B2: per node `entered`), counted over a batch and written once per node.
+#[derive(Default)]
+pub(crate) struct Visits(Vec<((String, u32, String), i64)>);
+
+impl Visits {
+    pub(crate) fn add(&mut self, journey_id: &str, version: u32, node: &str) {
+        match self
+            .0
+            .iter_mut()
+            .find(|((j, v, n), _)| j == journey_id && *v == version && n == node)
+        {
+            Some((_, count)) => *count += 1,
+            None => self
+                .0
+                .push(((journey_id.to_owned(), version, node.to_owned()), 1)),
+        }
+    }
+
+    pub(crate) fn write(self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        for ((journey_id, version, node), n) in self.0 {
+            tx.prepare_cached(
+                "INSERT INTO node_visits (journey_id, version, node_id, n) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (journey_id, version, node_id) DO UPDATE SET n = n + excluded.n",
+            )
+            .and_then(|mut s| s.execute(params![journey_id, version, node, n]))
+            .map_err(backend)?;
+        }
+        Ok(())
+    }
+}
+
+/// Counts `n` more sends planned for a campaign (its Results' `entered`).
+pub(crate) fn sends_planned(
+    tx: &Transaction<'_>,
+    campaign_id: &str,
+    n: u64,
+) -> Result<(), StoreError> {
+    if n == 0 {
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "INSERT INTO work_tallies (subject, version, state, node_id, n)
+         VALUES ('campaign:' || ?1, 0, 'planned', '', ?2)
+         ON CONFLICT (subject, version, state, node_id) DO UPDATE SET n = n + excluded.n",
+    )
+    .and_then(|mut s| s.execute(params![campaign_id, n]))
+    .map_err(backend)?;
+    Ok(())
+}
