@@ -18,11 +18,11 @@ pub(crate) fn advance(
     settled: &mut Settled,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
+    // A step done leaves no row behind: its record is in the action log and its counts in the
+    // tallies, and `due_work` stays as small as the work still to do. (Deleting also passes by
+    // the triggers that watch rows change state.)
     let took = tx
-        .prepare_cached(
-            "UPDATE due_work SET state = 'done', lease_until = NULL
-             WHERE id = ?1 AND attempt = ?2 AND state = 'claimed'",
-        )
+        .prepare_cached("DELETE FROM due_work WHERE id = ?1 AND attempt = ?2 AND state = 'claimed'")
         .and_then(|mut s| s.execute(params![a.work_id, a.attempt]))
         .map_err(backend)?;
     if took == 0 {
