@@ -1,7 +1,7 @@
 //! Group commit. Chunks of deliveries and journey steps finish at about the same time, and
 //! each used to write its settlements in a transaction of its own, one after another behind
 //! the store's single writer. Now a chunk queues its settlements; whoever takes the writer next
-//! writes everything queued by then in one transaction. A commit costs the same for 64 rows as
+//! writes what is queued by then (oldest first, up to `MAX_ROWS`) in one transaction. A commit costs the same for 64 rows as
 //! for 512 (the WAL frames of the pages touched, the page-cache bookkeeping), so the busier the
 //! engine is, the fewer commits it makes per row. Each chunk still learns its own outcomes, and
 //! only after they are written: a brake waiting on the chunk is released no earlier than before.
@@ -15,6 +15,14 @@ use tokio::sync::oneshot;
 use crate::Engine;
 
 type Written = Result<Vec<bool>, StoreError>;
+
+/// Settlements written in one transaction at most (four chunks of the default size): a brake
+/// waiting on a chunk waits for the transaction that writes it, which must stay short.
+const MAX_ROWS: usize = 256;
+
+fn lost() -> StoreError {
+    StoreError::Backend("the settlement's writer stopped before writing it".into())
+}
 
 struct Queued {
     settlements: Vec<Settlement>,
@@ -49,21 +57,44 @@ impl Settler {
                 at,
                 done,
             });
-        let writer = self.writing.lock().await;
-        // The writer before us may have taken ours along.
-        if let Ok(result) = written.try_recv() {
-            return result;
+        loop {
+            let writer = self.writing.lock().await;
+            // The writer before us may have taken ours along.
+            match written.try_recv() {
+                Ok(result) => return result,
+                Err(oneshot::error::TryRecvError::Closed) => return Err(lost()),
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+            self.write_next(engine).await;
+            drop(writer);
         }
-        let queued =
-            std::mem::take(&mut *self.queue.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    /// Writes the oldest queued settlements, up to `MAX_ROWS` (at least one chunk's), in one
+    /// transaction, and hands each chunk its outcomes.
+    async fn write_next(&self, engine: &Engine) {
+        let queued: Vec<Queued> = {
+            let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut rows = 0;
+            let take = queue
+                .iter()
+                .take_while(|q| {
+                    rows += q.settlements.len();
+                    rows <= MAX_ROWS
+                })
+                .count()
+                .max(1)
+                .min(queue.len());
+            queue.drain(..take).collect()
+        };
+        let Some(at) = queued.iter().map(|q| q.at).max() else {
+            return;
+        };
         let sizes: Vec<usize> = queued.iter().map(|q| q.settlements.len()).collect();
-        let at = queued.iter().map(|q| q.at).max().unwrap_or(at);
         let (all, senders): (Vec<Vec<Settlement>>, Vec<oneshot::Sender<Written>>) =
             queued.into_iter().map(|q| (q.settlements, q.done)).unzip();
         let all: Vec<Settlement> = all.into_iter().flatten().collect();
-        let result = crate::blocking(&engine.store, move |s| s.settle(&all, at)).await;
-        drop(writer);
-        match result {
+        match crate::blocking(&engine.store, move |s| s.settle(&all, at)).await {
             Ok(held) => {
                 let mut held = held.into_iter();
                 for (size, sender) in sizes.into_iter().zip(senders) {
@@ -76,10 +107,5 @@ impl Settler {
                 }
             }
         }
-        written.await.unwrap_or_else(|_| {
-            Err(StoreError::Backend(
-                "the settlement's writer stopped before writing it".into(),
-            ))
-        })
     }
 }
