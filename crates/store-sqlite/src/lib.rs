@@ -9,6 +9,7 @@ mod catalog;
 mod convert;
 mod effects;
 mod entry;
+mod failures;
 mod fanout;
 mod journeys;
 mod profiles;
