@@ -215,10 +215,10 @@ async fn abort_while_sending_holds_the_brake() {
             "round {round}: a message was delivered after abort returned"
         );
         let results = app.get(&format!("/api/v1/campaigns/{id}/results")).await;
-        assert_eq!(
-            results.expect(200)["delivered"].as_u64().unwrap(),
-            delivered
-        );
+        let results = results.expect(200);
+        assert_eq!(results["delivered"].as_u64().unwrap(), delivered);
+        let rows = common::recount::campaign(app.data_dir(), &id);
+        common::recount::assert_agrees(results, &rows, &format!("round {round}"));
         app.stop().await;
     }
 }

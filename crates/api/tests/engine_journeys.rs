@@ -545,6 +545,8 @@ async fn stop_while_sending_holds_the_brake() {
             (Some(halted), Some(delivered)),
             "round {round}"
         );
+        let rows = common::recount::journey_version(app.data_dir(), &id, 1);
+        common::recount::assert_agrees(results, &rows, &format!("round {round}"));
         app.stop().await;
     }
 }

@@ -109,6 +109,9 @@ async fn j9_remove_from_flow_records_the_removal_and_audits_it() {
     let res = results(&app, &id, 1).await;
     assert_eq!(res["removed"], 1, "{res}");
     assert_eq!(res["active"], 1, "{res}");
+    let rows = common::recount::journey_version(app.data_dir(), &id, 1);
+    common::recount::assert_agrees(&res, &rows, "after a removal");
+    assert_eq!(res["per_node"]["welcome"]["cancelled"], 1, "{res}");
 
     let r = app
         .get(&format!(

@@ -7,6 +7,8 @@
     reason = "each test file uses a different part of the harness"
 )]
 
+pub mod recount;
+
 use std::ops::Deref;
 use std::path::Path;
 use std::time::Duration;
