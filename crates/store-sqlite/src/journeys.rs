@@ -343,12 +343,16 @@ impl JourneyStore for SqliteStore {
                 tallies.add((None, Some(journey_id)), version, "cancelled", node.as_deref(), None);
             }
             let cancelled = cancelled.len() as u64;
-            tx.execute(
+            let mut ended = crate::tallies::Ended::default();
+            crate::work::cancel_rows(
+                tx,
                 "UPDATE due_work SET state = 'cancelled' WHERE enrollment_id = ?1
-                 AND state IN ('pending', 'claimed')",
+                 AND state IN ('pending', 'claimed')
+                 RETURNING kind, campaign_id, journey_id, version, node_id",
                 [enrollment_id],
-            )
-            .map_err(backend)?;
+                &mut ended,
+            )?;
+            ended.write(tx)?;
             tx.execute(
                 "INSERT INTO actions (at, journey_id, version, node_id, profile_id, action, outcome, detail)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'remove_from_flow', 'removed', ?6)",

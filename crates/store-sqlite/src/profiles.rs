@@ -211,20 +211,21 @@ impl ProfileStore for SqliteStore {
     fn delete_profile(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
         self.write(|tx| {
             tx.execute("DELETE FROM events WHERE profile_id = ?1", [id]).map_err(backend)?;
-            let sends: Vec<String> = tx
+            let cancelled: Vec<crate::tallies::EndedRow> = tx
                 .prepare_cached(
                     "UPDATE due_work SET state = 'cancelled' WHERE profile_id = ?1 AND state = 'pending'
-                     RETURNING IIF(kind IN ('send', 'trigger'), campaign_id, NULL)",
+                     RETURNING kind, campaign_id, journey_id, version, node_id",
                 )
-                .and_then(|mut s| {
-                    s.query_map([id], |r| r.get::<_, Option<String>>(0))?
-                        .filter_map(Result::transpose)
-                        .collect()
-                })
+                .and_then(|mut s| s.query_map([id], crate::tallies::ended_row)?.collect())
                 .map_err(backend)?;
-            for campaign_id in sends {
-                crate::effects::move_open_sends(tx, &campaign_id, -1)?;
+            let mut ended = crate::tallies::Ended::default();
+            for row in &cancelled {
+                ended.add(row, "cancelled", 1);
+                if let ("send" | "trigger", Some(campaign_id)) = (row.0.as_str(), &row.1) {
+                    crate::effects::move_open_sends(tx, campaign_id, -1)?;
+                }
             }
+            ended.write(tx)?;
             let inside: Vec<(String, u32)> = tx
                 .prepare_cached(
                     "UPDATE enrollments SET state = 'removed', left_at = ?2 WHERE profile_id = ?1

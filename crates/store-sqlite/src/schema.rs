@@ -277,9 +277,10 @@ CREATE TABLE sweeps (
 -- Results (B2) read counters, never rows: the action log's outcomes per node and channel, the
 -- states of a campaign's sends and of a journey version's enrollments, and the journey steps
 -- cancelled per node. ('' stands for no node or no channel, so the keys stay unique.) The
--- hot paths (records written, sends planned) are counted per batch by the store's code
--- (tallies.rs): a trigger there would give every statement a statement journal. Changes of
--- state, which come from many places, are counted by triggers so none can forget them.
+-- work of the engine (records written, sends planned and ended, steps cancelled) is counted
+-- per batch by the store's code (tallies.rs): a trigger on `actions` or `due_work` would give
+-- every statement there a statement journal. Enrollments changing state, once or twice per
+-- profile, are counted by triggers.
 DROP TRIGGER actions_tally;
 DROP TABLE tallies;
 CREATE TABLE tallies (
@@ -325,9 +326,8 @@ CREATE TRIGGER enrollments_tally_deleted AFTER DELETE ON enrollments BEGIN
     WHERE journey_id = OLD.journey_id AND version = OLD.version AND state = OLD.state;
 END;
 
--- A campaign's sends (version 0: they span its versions): `planned` for every one (counted
--- where they are planned), `done` and `cancelled` as they end; and a journey version's steps
--- `cancelled` per node.
+-- A campaign's sends (version 0: they span its versions): `planned`, `done` and `cancelled`;
+-- and a journey version's steps `cancelled` per node.
 CREATE TABLE work_tallies (
     subject TEXT NOT NULL,
     version INTEGER NOT NULL,
@@ -345,25 +345,6 @@ INSERT INTO work_tallies (subject, version, state, node_id, n)
 INSERT INTO work_tallies (subject, version, state, node_id, n)
     SELECT 'journey:' || journey_id, version, 'cancelled', node_id, COUNT(*) FROM due_work
     WHERE kind = 'journey_step' AND node_id IS NOT NULL AND state = 'cancelled' GROUP BY 1, 2, 4;
-CREATE TRIGGER sends_tally_moved AFTER UPDATE OF state ON due_work
-WHEN NEW.kind IN ('send', 'trigger') AND OLD.state <> NEW.state
-     AND (OLD.state IN ('done', 'cancelled') OR NEW.state IN ('done', 'cancelled')) BEGIN
-    UPDATE work_tallies SET n = n - 1
-    WHERE subject = 'campaign:' || OLD.campaign_id AND version = 0 AND state = OLD.state
-      AND node_id = '' AND OLD.state IN ('done', 'cancelled');
-    INSERT INTO work_tallies (subject, version, state, node_id, n)
-    SELECT 'campaign:' || NEW.campaign_id, 0, NEW.state, '', 1
-    WHERE NEW.state IN ('done', 'cancelled')
-    ON CONFLICT (subject, version, state, node_id) DO UPDATE SET n = n + 1;
-END;
-CREATE TRIGGER steps_tally_cancelled AFTER UPDATE OF state ON due_work
-WHEN NEW.kind = 'journey_step' AND NEW.node_id IS NOT NULL AND OLD.state <> NEW.state
-     AND (OLD.state = 'cancelled' OR NEW.state = 'cancelled') BEGIN
-    INSERT INTO work_tallies (subject, version, state, node_id, n)
-    VALUES ('journey:' || NEW.journey_id, NEW.version, 'cancelled', NEW.node_id,
-            IIF(NEW.state = 'cancelled', 1, -1))
-    ON CONFLICT (subject, version, state, node_id) DO UPDATE SET n = n + excluded.n;
-END;
 ",
 ];
 

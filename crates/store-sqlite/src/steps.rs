@@ -171,11 +171,16 @@ fn remove(
         .map_err(backend)?;
     for (enrollment, version, node_id) in inside {
         crate::effects::move_inside(tx, journey_id, version, -1)?;
-        tx.execute(
-            "UPDATE due_work SET state = 'cancelled' WHERE enrollment_id = ?1 AND state IN ('pending', 'claimed')",
+        let mut ended = crate::tallies::Ended::default();
+        crate::work::cancel_rows(
+            tx,
+            "UPDATE due_work SET state = 'cancelled' WHERE enrollment_id = ?1
+             AND state IN ('pending', 'claimed')
+             RETURNING kind, campaign_id, journey_id, version, node_id",
             [enrollment],
-        )
-        .map_err(backend)?;
+            &mut ended,
+        )?;
+        ended.write(tx)?;
         tx.execute(
             "INSERT INTO actions (at, journey_id, version, node_id, profile_id, action, outcome, detail)
              VALUES (?1, ?2, ?3, ?4, ?5, 'remove_from_flow', 'removed', ?6)",

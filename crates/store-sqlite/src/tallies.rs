@@ -110,3 +110,57 @@ pub(crate) fn sends_planned(
     .map_err(backend)?;
     Ok(())
 }
+
+/// Sends and journey steps that ended in one transaction, keyed like `work_tallies`: a
+/// campaign's sends `done` or `cancelled`, a journey version's steps `cancelled` per node.
+/// Other kinds of work (occurrences, entries, a step that is done) are not counted.
+#[derive(Default)]
+pub(crate) struct Ended(Vec<(WorkKey, i64)>);
+
+/// A `work_tallies` key: subject, version, state and node ('' for none).
+type WorkKey = (String, u32, &'static str, String);
+
+/// A due row as far as `Ended` needs it: kind, campaign, journey, version and node.
+pub(crate) type EndedRow = (String, Option<String>, Option<String>, u32, Option<String>);
+
+impl Ended {
+    /// Counts `row` as having become `state` (`done` or `cancelled`), or as no longer
+    /// being in it when `n` is -1.
+    pub(crate) fn add(&mut self, row: &EndedRow, state: &'static str, n: i64) {
+        let (kind, campaign_id, journey_id, version, node_id) = row;
+        let key = match (kind.as_str(), campaign_id, journey_id, node_id) {
+            ("send" | "trigger", Some(c), _, _) => {
+                (format!("campaign:{c}"), 0, state, String::new())
+            }
+            ("journey_step", _, Some(j), Some(node)) if state == "cancelled" => {
+                (format!("journey:{j}"), *version, state, node.clone())
+            }
+            _ => return,
+        };
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, count)) => *count += n,
+            None => self.0.push((key, n)),
+        }
+    }
+
+    pub(crate) fn write(self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        for ((subject, version, state, node_id), n) in self.0 {
+            if n == 0 {
+                continue;
+            }
+            tx.prepare_cached(
+                "INSERT INTO work_tallies (subject, version, state, node_id, n)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (subject, version, state, node_id) DO UPDATE SET n = n + excluded.n",
+            )
+            .and_then(|mut s| s.execute(params![subject, version, state, node_id, n]))
+            .map_err(backend)?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads an `EndedRow` from `RETURNING kind, campaign_id, journey_id, version, node_id`.
+pub(crate) fn ended_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EndedRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}

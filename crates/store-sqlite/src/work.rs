@@ -10,7 +10,7 @@ use sluice_store::{
 
 use crate::convert::{json, ms, parsed, to_json, ts};
 use crate::failures::{Failure, notify_failures};
-use crate::tallies::Tallies;
+use crate::tallies::{Ended, EndedRow, Tallies, ended_row};
 use crate::{SqliteStore, backend};
 
 const WORK_COLUMNS: &str = "id, kind, campaign_id, journey_id, version, occurrence, enrollment_id, \
@@ -80,8 +80,9 @@ pub(crate) fn insert_action(
     Ok(())
 }
 
-/// The row's campaign and occurrence, when the fenced update took (`None`: the lease was lost).
-type Fenced = Option<(String, Option<String>, Option<String>, Option<u32>)>;
+/// The row (for the tallies) and its occurrence, when the fenced update took (`None`: the
+/// lease was lost).
+type Fenced = Option<(EndedRow, Option<u32>)>;
 
 fn fenced_update(
     tx: &Transaction<'_>,
@@ -90,7 +91,7 @@ fn fenced_update(
 ) -> Result<Fenced, StoreError> {
     tx.prepare_cached(sql)
         .and_then(|mut s| {
-            s.query_row(p, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            s.query_row(p, |r| Ok((ended_row(r)?, r.get(5)?)))
                 .optional()
         })
         .map_err(backend)
@@ -197,14 +198,42 @@ impl Braked {
 }
 
 /// Cancels a claimed row, fenced by its attempt; whether the lease still held.
-fn cancel_fenced(tx: &Transaction<'_>, work_id: i64, attempt: u32) -> Result<bool, StoreError> {
-    tx.prepare_cached(
-        "UPDATE due_work SET state = 'cancelled', lease_until = NULL
-         WHERE id = ?1 AND attempt = ?2 AND state = 'claimed'",
-    )
-    .and_then(|mut s| s.execute(params![work_id, attempt]))
-    .map(|n| n == 1)
-    .map_err(backend)
+fn cancel_fenced(
+    tx: &Transaction<'_>,
+    work_id: i64,
+    attempt: u32,
+    ended: &mut Ended,
+) -> Result<bool, StoreError> {
+    let row = tx
+        .prepare_cached(
+            "UPDATE due_work SET state = 'cancelled', lease_until = NULL
+             WHERE id = ?1 AND attempt = ?2 AND state = 'claimed'
+             RETURNING kind, campaign_id, journey_id, version, node_id",
+        )
+        .and_then(|mut s| s.query_row(params![work_id, attempt], ended_row).optional())
+        .map_err(backend)?;
+    if let Some(row) = &row {
+        ended.add(row, "cancelled", 1);
+    }
+    Ok(row.is_some())
+}
+
+/// Runs an UPDATE that cancels rows and returns them (`RETURNING kind, campaign_id,
+/// journey_id, version, node_id`), counting them; how many it cancelled.
+pub(crate) fn cancel_rows(
+    tx: &Transaction<'_>,
+    sql: &str,
+    p: impl rusqlite::Params,
+    ended: &mut Ended,
+) -> Result<usize, StoreError> {
+    let rows: Vec<EndedRow> = tx
+        .prepare_cached(sql)
+        .and_then(|mut s| s.query_map(p, ended_row)?.collect())
+        .map_err(backend)?;
+    for row in &rows {
+        ended.add(row, "cancelled", 1);
+    }
+    Ok(rows.len())
 }
 
 /// A planned sweep: its row id, the campaign or journey version, and when the brake was applied.
@@ -299,38 +328,42 @@ impl WorkStore for SqliteStore {
                 return Ok(0);
             };
             // Claimed rows are left to their worker: it finds the brake and cancels them.
+            let mut ended = Ended::default();
             let swept = match (campaign_id, journey_id, version) {
                 // By occurrence (and the triggers, which have none): each seek lands on the
                 // pending rows, never walking past those already swept.
                 (Some(campaign_id), _, _) => {
-                    let sends = tx
-                        .execute(
-                            "UPDATE due_work SET state = 'cancelled' WHERE id IN (
-                                 SELECT id FROM due_work WHERE campaign_id = ?1
-                                 AND occurrence IN (SELECT n FROM occurrences WHERE campaign_id = ?1)
-                                 AND state = 'pending' LIMIT ?2)",
-                            params![campaign_id, limit],
-                        )
-                        .map_err(backend)?;
-                    let triggers = tx
-                        .execute(
-                            "UPDATE due_work SET state = 'cancelled' WHERE id IN (
-                                 SELECT id FROM due_work WHERE campaign_id = ?1
-                                 AND occurrence IS NULL AND state = 'pending' LIMIT ?2)",
-                            params![campaign_id, limit],
-                        )
-                        .map_err(backend)?;
+                    let sends = cancel_rows(
+                        tx,
+                        "UPDATE due_work SET state = 'cancelled' WHERE id IN (
+                             SELECT id FROM due_work WHERE campaign_id = ?1
+                             AND occurrence IN (SELECT n FROM occurrences WHERE campaign_id = ?1)
+                             AND state = 'pending' LIMIT ?2)
+                         RETURNING kind, campaign_id, journey_id, version, node_id",
+                        params![campaign_id, limit],
+                        &mut ended,
+                    )?;
+                    let triggers = cancel_rows(
+                        tx,
+                        "UPDATE due_work SET state = 'cancelled' WHERE id IN (
+                             SELECT id FROM due_work WHERE campaign_id = ?1
+                             AND occurrence IS NULL AND state = 'pending' LIMIT ?2)
+                         RETURNING kind, campaign_id, journey_id, version, node_id",
+                        params![campaign_id, limit],
+                        &mut ended,
+                    )?;
                     sends + triggers
                 }
                 (None, Some(journey_id), Some(version)) => {
-                    let steps = tx
-                        .execute(
-                            "UPDATE due_work SET state = 'cancelled' WHERE id IN (
-                                 SELECT id FROM due_work WHERE journey_id = ?1 AND version = ?2
-                                 AND state = 'pending' LIMIT ?3)",
-                            params![journey_id, version, limit],
-                        )
-                        .map_err(backend)?;
+                    let steps = cancel_rows(
+                        tx,
+                        "UPDATE due_work SET state = 'cancelled' WHERE id IN (
+                             SELECT id FROM due_work WHERE journey_id = ?1 AND version = ?2
+                             AND state = 'pending' LIMIT ?3)
+                         RETURNING kind, campaign_id, journey_id, version, node_id",
+                        params![journey_id, version, limit],
+                        &mut ended,
+                    )?;
                     let enrollments = tx
                         .execute(
                             "UPDATE enrollments SET state = 'stopped', left_at = ?4 WHERE id IN (
@@ -343,6 +376,7 @@ impl WorkStore for SqliteStore {
                 }
                 _ => 0,
             };
+            ended.write(tx)?;
             if swept < limit as usize {
                 tx.execute("DELETE FROM sweeps WHERE id = ?1", [id])
                     .map_err(backend)?;
@@ -384,12 +418,18 @@ impl WorkStore for SqliteStore {
             let mut failures: Vec<Failure> = Vec::new();
             let mut braked = Braked::default();
             let mut settled = crate::steps::Settled::default();
+            let mut ended = Ended::default();
             for settlement in settlements {
                 if let Settlement::Advance(advance) = settlement {
                     // B1: a step that settles after its version was stopped changes nothing
                     // (the stop counted it as halted).
                     if braked.stopped(tx, &advance.journey_id, advance.version)? {
-                        held.push(cancel_fenced(tx, advance.work_id, advance.attempt)?);
+                        held.push(cancel_fenced(
+                            tx,
+                            advance.work_id,
+                            advance.attempt,
+                            &mut ended,
+                        )?);
                         continue;
                     }
                     let took = crate::steps::advance(tx, advance, &mut settled, now)?;
@@ -413,7 +453,7 @@ impl WorkStore for SqliteStore {
                         tx,
                         "UPDATE due_work SET state = 'done', lease_until = NULL
                          WHERE id = ?1 AND attempt = ?2 AND state = 'claimed'
-                         RETURNING kind, campaign_id, journey_id, occurrence",
+                         RETURNING kind, campaign_id, journey_id, version, node_id, occurrence",
                         params![work_id, attempt],
                     )?,
                     Settlement::Retry {
@@ -425,7 +465,7 @@ impl WorkStore for SqliteStore {
                         tx,
                         "UPDATE due_work SET state = 'pending', lease_until = NULL, due_at = ?3
                          WHERE id = ?1 AND attempt = ?2 AND state = 'claimed'
-                         RETURNING kind, campaign_id, journey_id, occurrence",
+                         RETURNING kind, campaign_id, journey_id, version, node_id, occurrence",
                         params![work_id, attempt, ms(*at)],
                     )?,
                     Settlement::Defer {
@@ -437,7 +477,7 @@ impl WorkStore for SqliteStore {
                         "UPDATE due_work SET state = 'pending', lease_until = NULL, due_at = ?3,
                                              attempt = attempt - 1
                          WHERE id = ?1 AND attempt = ?2 AND state = 'claimed'
-                         RETURNING kind, campaign_id, journey_id, occurrence",
+                         RETURNING kind, campaign_id, journey_id, version, node_id, occurrence",
                         params![work_id, attempt, ms(*at)],
                     )?,
                     Settlement::Cancelled {
@@ -446,14 +486,15 @@ impl WorkStore for SqliteStore {
                         tx,
                         "UPDATE due_work SET state = 'cancelled', lease_until = NULL
                          WHERE id = ?1 AND attempt = ?2 AND state = 'claimed'
-                         RETURNING kind, campaign_id, journey_id, occurrence",
+                         RETURNING kind, campaign_id, journey_id, version, node_id, occurrence",
                         params![work_id, attempt],
                     )?,
                 };
-                let Some((kind, campaign_id, journey_id, occurrence)) = fenced else {
+                let Some((row, occurrence)) = fenced else {
                     held.push(false);
                     continue;
                 };
+                let (kind, campaign_id, journey_id) = (row.0.clone(), row.1.clone(), row.2.clone());
                 held.push(true);
                 // B1: an outcome decided without a channel (a skip, a render failure) that
                 // settles after its campaign was aborted changes nothing: the abort counted
@@ -468,7 +509,13 @@ impl WorkStore for SqliteStore {
                     tx.prepare_cached("UPDATE due_work SET state = 'cancelled' WHERE id = ?1")
                         .and_then(|mut s| s.execute([settlement.work_id()]))
                         .map_err(backend)?;
+                    ended.add(&row, "cancelled", 1);
                     continue;
+                }
+                match settlement {
+                    Settlement::Done { .. } => ended.add(&row, "done", 1),
+                    Settlement::Cancelled { .. } => ended.add(&row, "cancelled", 1),
+                    _ => {}
                 }
                 match settlement {
                     Settlement::Done {
@@ -529,6 +576,7 @@ impl WorkStore for SqliteStore {
                 finish_occurrence_if_done(tx, &campaign_id, n, now)?;
             }
             settled.write(tx, now)?;
+            ended.write(tx)?;
             notify_failures(tx, failures, now)?;
             Ok(held)
         })
