@@ -136,7 +136,10 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // transactions before a power loss may be lost, never a torn write.
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "cache_size", -64_000)?;
+    // 16 MB. A bigger cache was slower for the engine: SQLite walks every cached page at
+    // commit once a b-tree balance has used the lock-byte page number as a temporary
+    // (`pcache1TruncateUnsafe`), and the engine commits often. Measured in BENCHMARKS.md.
+    conn.pragma_update(None, "cache_size", -16_000)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     plan_once(conn)
 }
