@@ -190,6 +190,36 @@ impl Engine {
         })
         .await?;
         let n = claimed.len() + swept as usize;
+        let claims: Vec<(i64, u32)> = claimed.iter().map(|w| (w.id, w.attempt)).collect();
+        let work = self.carry_out(claimed, now);
+        tokio::pin!(work);
+        // A batch that takes long (slow receivers, SMTP time-outs) keeps its leases, so the
+        // other worker never takes over rows this one is still carrying out.
+        let renew_every = self.config.lease / 3;
+        loop {
+            tokio::select! {
+                done = &mut work => {
+                    done?;
+                    break;
+                }
+                () = tokio::time::sleep(renew_every) => {
+                    let until = self.clock.now() + self.config.lease;
+                    let claims = claims.clone();
+                    blocking(&self.store, move |s| s.renew_leases(&claims, until)).await?;
+                }
+            }
+        }
+        // Forwarding is not counted as work: an unreachable webhook must not keep the loop busy.
+        self.forwarder.forward(self).await?;
+        Ok(n)
+    }
+
+    /// Carries out claimed work: fan-out pages first, then sends and journey steps.
+    async fn carry_out(
+        &self,
+        claimed: Vec<DueWork>,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
         let (steps, claimed): (Vec<DueWork>, Vec<DueWork>) = claimed
             .into_iter()
             .partition(|w| w.kind == WorkKind::JourneyStep);
@@ -213,8 +243,6 @@ impl Engine {
         if !steps.is_empty() {
             journey::step(self, steps).await?;
         }
-        // Forwarding is not counted as work: an unreachable webhook must not keep the loop busy.
-        self.forwarder.forward(self).await?;
-        Ok(n)
+        Ok(())
     }
 }

@@ -338,10 +338,15 @@ pub(crate) async fn deliver(engine: &Engine, works: Vec<DueWork>) -> Result<(), 
     let mut running =
         futures_util::stream::iter(chunks.into_iter().map(|c| send_chunk(engine, c, now)))
             .buffer_unordered(engine.config.chunks_in_flight.max(1));
+    // Every chunk runs to its end, even after one failed: a chunk dropped half way would
+    // leave its settlements queued after its brake registrations were released.
+    let mut failed = None;
     while let Some(result) = running.next().await {
-        result?;
+        if let Err(e) = result {
+            failed.get_or_insert(e);
+        }
     }
-    Ok(())
+    failed.map_or(Ok(()), Err)
 }
 
 /// A rate-limited channel is given what it can take in a quarter of a second per batch; the

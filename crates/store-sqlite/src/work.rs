@@ -385,6 +385,28 @@ impl WorkStore for SqliteStore {
         })
     }
 
+    fn renew_leases(
+        &self,
+        claims: &[(i64, u32)],
+        lease_until: Timestamp,
+    ) -> Result<u64, StoreError> {
+        if claims.is_empty() {
+            return Ok(0);
+        }
+        let claims = to_json(&claims)?;
+        self.write(|tx| {
+            tx.prepare_cached(
+                "UPDATE due_work SET lease_until = ?2
+                 FROM (SELECT value ->> 0 AS id, value ->> 1 AS attempt FROM json_each(?1)) AS c
+                 WHERE due_work.id = c.id AND due_work.attempt = c.attempt
+                 AND due_work.state = 'claimed'",
+            )
+            .and_then(|mut s| s.execute(params![claims, ms(lease_until)]))
+            .map(|n| n as u64)
+            .map_err(backend)
+        })
+    }
+
     fn release_claims(&self) -> Result<u64, StoreError> {
         self.write(|tx| {
             let n = tx

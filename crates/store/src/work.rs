@@ -184,6 +184,14 @@ pub trait WorkStore {
         lease_until: Timestamp,
         kinds: &[WorkKind],
     ) -> Result<Vec<DueWork>, StoreError>;
+    /// Extends the leases of rows still claimed under these `(id, attempt)`s to `lease_until`,
+    /// so a batch that takes long is not taken over while it is being carried out. Rows settled
+    /// meanwhile, or claimed again under a later attempt, are left alone. How many it extended.
+    fn renew_leases(
+        &self,
+        claims: &[(i64, u32)],
+        lease_until: Timestamp,
+    ) -> Result<u64, StoreError>;
     /// Puts every claimed row back to pending (its attempt kept). For a store only one engine
     /// uses, at that engine's start: whatever was claimed belonged to a process that died.
     fn release_claims(&self) -> Result<u64, StoreError>;

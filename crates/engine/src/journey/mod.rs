@@ -103,10 +103,15 @@ pub(crate) async fn step(engine: &Engine, works: Vec<DueWork>) -> Result<(), Sto
             .map(|chunk| run_chunk(engine, Arc::clone(&batch), chunk)),
     )
     .buffer_unordered(engine.config.chunks_in_flight.max(1));
+    // Every chunk runs to its end, even after one failed: a chunk dropped half way would
+    // leave its settlements queued after its brake registrations were released.
+    let mut failed = None;
     while let Some(result) = running.next().await {
-        result?;
+        if let Err(e) = result {
+            failed.get_or_insert(e);
+        }
     }
-    Ok(())
+    failed.map_or(Ok(()), Err)
 }
 
 /// One step, decided and walked up to the message it sends (if any), on the blocking pool.

@@ -189,6 +189,7 @@ macro_rules! __conformance_checks {
             }
             work {
                 claims_lease_and_settlements_are_fenced,
+                renewed_leases_are_not_taken_over,
                 abort_counts_open_sends_and_leaves_rows_to_the_sweeper,
                 stop_reads_as_halted_before_the_sweep,
                 fan_out_plans_a_large_audience_page_by_page,

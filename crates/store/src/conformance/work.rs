@@ -59,6 +59,45 @@ fn sweep_all(store: &dyn Store) -> u64 {
 /// A claim takes due rows only, once, with a new attempt; a settlement under a stale attempt
 /// is refused and changes nothing; a retry is due again at its time; `release_claims` puts
 /// claimed rows back.
+/// A renewed lease holds past its first expiry; only rows still claimed under the same
+/// attempt are renewed.
+pub fn renewed_leases_are_not_taken_over(store: &dyn Store) {
+    insert_campaign(store, "cmp_api", schedule(json!({"type": "api"})));
+    activate(store, "cmp_api", &ctx("ann"));
+    for (p, key) in [("p1", "k1"), ("p2", "k2")] {
+        store
+            .enqueue_trigger(&trigger("cmp_api", p, key))
+            .expect("trigger");
+    }
+    let claimed = claim(store, 0, 10);
+    assert_eq!(claimed.len(), 2);
+    let claims: Vec<(i64, u32)> = claimed.iter().map(|w| (w.id, w.attempt)).collect();
+    let stale = [(claimed[1].id, claimed[1].attempt + 1)];
+    assert_eq!(store.renew_leases(&stale, later(600)).expect("renew"), 0);
+    assert_eq!(
+        store.renew_leases(&claims[..1], later(600)).expect("renew"),
+        1
+    );
+    // The first lease ran out at 60 s: only the row not renewed is taken over.
+    let taken = claim(store, 61, 10);
+    assert_eq!(
+        taken.iter().map(|w| w.id).collect::<Vec<_>>(),
+        [claimed[1].id]
+    );
+    assert!(
+        claim(store, 601, 10).iter().any(|w| w.id == claimed[0].id),
+        "the renewed lease runs out at 600 s"
+    );
+    let settled = store
+        .settle(&[delivered(&claimed[0])], later(602))
+        .expect("settle");
+    assert_eq!(
+        settled,
+        [false],
+        "the first attempt's settlement is fenced out"
+    );
+}
+
 pub fn claims_lease_and_settlements_are_fenced(store: &dyn Store) {
     insert_campaign(store, "cmp_api", schedule(json!({"type": "api"})));
     activate(store, "cmp_api", &ctx("ann"));
