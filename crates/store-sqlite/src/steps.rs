@@ -194,6 +194,8 @@ fn remove(
             node_id.as_deref(),
             None,
         );
+        // A `finished` notification sums the tallies: those of this batch so far go first.
+        std::mem::take(tallies).write(tx)?;
         journeys::finish_if_empty(tx, ctx, journey_id, version)?;
     }
     Ok(())
