@@ -13,6 +13,8 @@ mod settle;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
+
 use sluice_core::clock::Clock;
 use sluice_store::{DueWork, Store, StoreError, WorkKind};
 use tokio::sync::Notify;
@@ -97,6 +99,34 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(move || f(store.as_ref()))
         .await
         .map_err(|e| StoreError::Backend(format!("storage task failed: {e}")))?
+}
+
+/// Runs `items` in chunks of `EngineConfig::chunk`, `chunks_in_flight` at a time, each to its
+/// end even after one failed (a chunk dropped half way would leave its settlements queued
+/// after its brake registrations were released); the first error, if any.
+async fn in_chunks<T, F>(
+    engine: &Engine,
+    items: Vec<T>,
+    run: impl Fn(Vec<T>) -> F,
+) -> Result<(), StoreError>
+where
+    F: std::future::Future<Output = Result<(), StoreError>>,
+{
+    let size = engine.config.chunk.max(1);
+    let mut chunks = Vec::with_capacity(items.len() / size + 1);
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        chunks.push(items.by_ref().take(size).collect::<Vec<_>>());
+    }
+    let mut running = futures_util::stream::iter(chunks.into_iter().map(run))
+        .buffer_unordered(engine.config.chunks_in_flight.max(1));
+    let mut failed = None;
+    while let Some(result) = running.next().await {
+        if let Err(e) = result {
+            failed.get_or_insert(e);
+        }
+    }
+    failed.map_or(Ok(()), Err)
 }
 
 impl Engine {

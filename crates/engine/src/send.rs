@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use futures_util::StreamExt;
 use jiff::Timestamp;
 use sluice_channels::{Channel, DeliveryOutcome, OutgoingMessage, RateLimiter, SubjectKind};
 use sluice_core::campaign::{Campaign, CampaignStatus};
@@ -329,24 +328,7 @@ pub(crate) async fn deliver(engine: &Engine, works: Vec<DueWork>) -> Result<(), 
     let steps = defer_beyond_rate(steps, now);
     // A brake waits for the chunks in flight only: each holds its deliveries' registrations
     // until its outcomes are written.
-    let size = engine.config.chunk.max(1);
-    let mut chunks = Vec::with_capacity(steps.len() / size + 1);
-    let mut steps = steps.into_iter().peekable();
-    while steps.peek().is_some() {
-        chunks.push(steps.by_ref().take(size).collect::<Vec<_>>());
-    }
-    let mut running =
-        futures_util::stream::iter(chunks.into_iter().map(|c| send_chunk(engine, c, now)))
-            .buffer_unordered(engine.config.chunks_in_flight.max(1));
-    // Every chunk runs to its end, even after one failed: a chunk dropped half way would
-    // leave its settlements queued after its brake registrations were released.
-    let mut failed = None;
-    while let Some(result) = running.next().await {
-        if let Err(e) = result {
-            failed.get_or_insert(e);
-        }
-    }
-    failed.map_or(Ok(()), Err)
+    crate::in_chunks(engine, steps, |chunk| send_chunk(engine, chunk, now)).await
 }
 
 /// A rate-limited channel is given what it can take in a quarter of a second per batch; the

@@ -344,7 +344,7 @@ impl JourneyStore for SqliteStore {
             }
             let cancelled = cancelled.len() as u64;
             let mut ended = crate::tallies::Ended::default();
-            crate::work::cancel_rows(
+            crate::tallies::cancel_rows(
                 tx,
                 "UPDATE due_work SET state = 'cancelled' WHERE enrollment_id = ?1
                  AND state IN ('pending', 'claimed')

@@ -16,6 +16,7 @@ mod profiles;
 mod results;
 mod schema;
 mod steps;
+mod sweep;
 mod tallies;
 mod tokens;
 mod work;

@@ -210,22 +210,22 @@ impl ProfileStore for SqliteStore {
 
     fn delete_profile(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
         self.write(|tx| {
-            tx.execute("DELETE FROM events WHERE profile_id = ?1", [id]).map_err(backend)?;
-            let cancelled: Vec<crate::tallies::EndedRow> = tx
-                .prepare_cached(
-                    "UPDATE due_work SET state = 'cancelled' WHERE profile_id = ?1 AND state = 'pending'
-                     RETURNING kind, campaign_id, journey_id, version, node_id",
-                )
-                .and_then(|mut s| s.query_map([id], crate::tallies::ended_row)?.collect())
+            tx.execute("DELETE FROM events WHERE profile_id = ?1", [id])
                 .map_err(backend)?;
             let mut ended = crate::tallies::Ended::default();
+            let cancelled = crate::tallies::cancel_rows(
+                tx,
+                "UPDATE due_work SET state = 'cancelled' WHERE profile_id = ?1 AND state = 'pending'
+                 RETURNING kind, campaign_id, journey_id, version, node_id",
+                [id],
+                &mut ended,
+            )?;
+            ended.write(tx)?;
             for row in &cancelled {
-                ended.add(row, "cancelled", 1);
                 if let ("send" | "trigger", Some(campaign_id)) = (row.0.as_str(), &row.1) {
                     crate::effects::move_open_sends(tx, campaign_id, -1)?;
                 }
             }
-            ended.write(tx)?;
             let inside: Vec<(String, u32)> = tx
                 .prepare_cached(
                     "UPDATE enrollments SET state = 'removed', left_at = ?2 WHERE profile_id = ?1
@@ -237,12 +237,19 @@ impl ProfileStore for SqliteStore {
                 })
                 .map_err(backend)?;
             // J3: leaving a closed version as its last profile finishes it.
-            let ctx = CommandContext { actor: "system (profile erased)".into(), reason: None, now };
+            let ctx = CommandContext {
+                actor: "system (profile erased)".into(),
+                reason: None,
+                now,
+            };
             for (journey_id, version) in inside {
                 crate::effects::move_inside(tx, &journey_id, version, -1)?;
                 crate::journeys::finish_if_empty(tx, &ctx, &journey_id, version)?;
             }
-            Ok(tx.execute("DELETE FROM profiles WHERE id = ?1", [id]).map_err(backend)? == 1)
+            Ok(tx
+                .execute("DELETE FROM profiles WHERE id = ?1", [id])
+                .map_err(backend)?
+                == 1)
         })
     }
 

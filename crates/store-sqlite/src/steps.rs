@@ -172,7 +172,7 @@ fn remove(
     for (enrollment, version, node_id) in inside {
         crate::effects::move_inside(tx, journey_id, version, -1)?;
         let mut ended = crate::tallies::Ended::default();
-        crate::work::cancel_rows(
+        crate::tallies::cancel_rows(
             tx,
             "UPDATE due_work SET state = 'cancelled' WHERE enrollment_id = ?1
              AND state IN ('pending', 'claimed')

@@ -164,3 +164,21 @@ impl Ended {
 pub(crate) fn ended_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EndedRow> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
+
+/// Runs an UPDATE that cancels rows and returns them (`RETURNING kind, campaign_id,
+/// journey_id, version, node_id`), counting them; the rows it cancelled.
+pub(crate) fn cancel_rows(
+    tx: &Transaction<'_>,
+    sql: &str,
+    p: impl rusqlite::Params,
+    ended: &mut Ended,
+) -> Result<Vec<EndedRow>, StoreError> {
+    let rows: Vec<EndedRow> = tx
+        .prepare_cached(sql)
+        .and_then(|mut s| s.query_map(p, ended_row)?.collect())
+        .map_err(backend)?;
+    for row in &rows {
+        ended.add(row, "cancelled", 1);
+    }
+    Ok(rows)
+}

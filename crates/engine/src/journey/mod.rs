@@ -11,7 +11,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use futures_util::StreamExt;
 use jiff::Timestamp;
 use sluice_core::journey::walk::{Stop, walk};
 use sluice_core::journey::{JourneyDefinition, JourneyVersionStatus, Node};
@@ -91,27 +90,10 @@ fn advance(
 /// Carries out a batch of journey steps, chunks at a time, each under its version's brake.
 pub(crate) async fn step(engine: &Engine, works: Vec<DueWork>) -> Result<(), StoreError> {
     let batch = Arc::new(load(engine, &works).await?);
-    let size = engine.config.chunk.max(1);
-    let mut chunks = Vec::with_capacity(works.len() / size + 1);
-    let mut works = works.into_iter().peekable();
-    while works.peek().is_some() {
-        chunks.push(works.by_ref().take(size).collect::<Vec<_>>());
-    }
-    let mut running = futures_util::stream::iter(
-        chunks
-            .into_iter()
-            .map(|chunk| run_chunk(engine, Arc::clone(&batch), chunk)),
-    )
-    .buffer_unordered(engine.config.chunks_in_flight.max(1));
-    // Every chunk runs to its end, even after one failed: a chunk dropped half way would
-    // leave its settlements queued after its brake registrations were released.
-    let mut failed = None;
-    while let Some(result) = running.next().await {
-        if let Err(e) = result {
-            failed.get_or_insert(e);
-        }
-    }
-    failed.map_or(Ok(()), Err)
+    crate::in_chunks(engine, works, |chunk| {
+        run_chunk(engine, Arc::clone(&batch), chunk)
+    })
+    .await
 }
 
 /// One step, decided and walked up to the message it sends (if any), on the blocking pool.

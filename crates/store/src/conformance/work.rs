@@ -59,9 +59,8 @@ fn sweep_all(store: &dyn Store) -> u64 {
 /// A claim takes due rows only, once, with a new attempt; a settlement under a stale attempt
 /// is refused and changes nothing; a retry is due again at its time; `release_claims` puts
 /// claimed rows back.
-/// A renewed lease holds past its first expiry; only rows still claimed under the same
-/// attempt are renewed.
-pub fn renewed_leases_are_not_taken_over(store: &dyn Store) {
+/// A live API-triggered campaign `cmp_api` with two triggers queued (keys k1, k2).
+fn two_triggers(store: &dyn Store) {
     insert_campaign(store, "cmp_api", schedule(json!({"type": "api"})));
     activate(store, "cmp_api", &ctx("ann"));
     for (p, key) in [("p1", "k1"), ("p2", "k2")] {
@@ -69,6 +68,12 @@ pub fn renewed_leases_are_not_taken_over(store: &dyn Store) {
             .enqueue_trigger(&trigger("cmp_api", p, key))
             .expect("trigger");
     }
+}
+
+/// A renewed lease holds past its first expiry; only rows still claimed under the same
+/// attempt are renewed.
+pub fn renewed_leases_are_not_taken_over(store: &dyn Store) {
+    two_triggers(store);
     let claimed = claim(store, 0, 10);
     assert_eq!(claimed.len(), 2);
     let claims: Vec<(i64, u32)> = claimed.iter().map(|w| (w.id, w.attempt)).collect();
@@ -99,13 +104,7 @@ pub fn renewed_leases_are_not_taken_over(store: &dyn Store) {
 }
 
 pub fn claims_lease_and_settlements_are_fenced(store: &dyn Store) {
-    insert_campaign(store, "cmp_api", schedule(json!({"type": "api"})));
-    activate(store, "cmp_api", &ctx("ann"));
-    for (p, key) in [("p1", "k1"), ("p2", "k2")] {
-        store
-            .enqueue_trigger(&trigger("cmp_api", p, key))
-            .expect("trigger");
-    }
+    two_triggers(store);
     let claimed = claim(store, 0, 10);
     assert_eq!(claimed.len(), 2, "{claimed:?}");
     assert!(

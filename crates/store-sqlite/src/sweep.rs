@@ -1,0 +1,85 @@
+//! The sweeper: the rows a brake ended (an aborted campaign's pending sends, a stopped
+//! version's pending steps and active enrollments), cancelled a few hundred per transaction
+//! after the brake returned, so neither the brake nor the writers behind it wait long.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use sluice_store::StoreError;
+
+use crate::backend;
+use crate::tallies::{Ended, cancel_rows};
+
+/// A planned sweep: its row id, the campaign or journey version, and when the brake was applied.
+type Sweep = (i64, Option<String>, Option<String>, Option<u32>, i64);
+
+/// Sweeps up to `limit` rows of the oldest planned sweep; how many it swept.
+pub(crate) fn next(tx: &Transaction<'_>, limit: u32) -> Result<u64, StoreError> {
+    let sweep: Option<Sweep> = tx
+        .query_row(
+            "SELECT id, campaign_id, journey_id, version, at FROM sweeps ORDER BY id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()
+        .map_err(backend)?;
+    let Some((id, campaign_id, journey_id, version, at)) = sweep else {
+        return Ok(0);
+    };
+    // Claimed rows are left to their worker: it finds the brake and cancels them.
+    let mut ended = Ended::default();
+    let swept = match (campaign_id, journey_id, version) {
+        // By occurrence (and the triggers, which have none): each seek lands on the
+        // pending rows, never walking past those already swept.
+        (Some(campaign_id), _, _) => {
+            let sends = cancel_rows(
+                tx,
+                "UPDATE due_work SET state = 'cancelled' WHERE id IN (
+                     SELECT id FROM due_work WHERE campaign_id = ?1
+                     AND occurrence IN (SELECT n FROM occurrences WHERE campaign_id = ?1)
+                     AND state = 'pending' LIMIT ?2)
+                 RETURNING kind, campaign_id, journey_id, version, node_id",
+                params![campaign_id, limit],
+                &mut ended,
+            )?
+            .len();
+            let triggers = cancel_rows(
+                tx,
+                "UPDATE due_work SET state = 'cancelled' WHERE id IN (
+                     SELECT id FROM due_work WHERE campaign_id = ?1
+                     AND occurrence IS NULL AND state = 'pending' LIMIT ?2)
+                 RETURNING kind, campaign_id, journey_id, version, node_id",
+                params![campaign_id, limit],
+                &mut ended,
+            )?
+            .len();
+            sends + triggers
+        }
+        (None, Some(journey_id), Some(version)) => {
+            let steps = cancel_rows(
+                tx,
+                "UPDATE due_work SET state = 'cancelled' WHERE id IN (
+                     SELECT id FROM due_work WHERE journey_id = ?1 AND version = ?2
+                     AND state = 'pending' LIMIT ?3)
+                 RETURNING kind, campaign_id, journey_id, version, node_id",
+                params![journey_id, version, limit],
+                &mut ended,
+            )?
+            .len();
+            let enrollments = tx
+                .execute(
+                    "UPDATE enrollments SET state = 'stopped', left_at = ?4 WHERE id IN (
+                         SELECT id FROM enrollments WHERE journey_id = ?1 AND version = ?2
+                         AND state = 'active' LIMIT ?3)",
+                    params![journey_id, version, limit, at],
+                )
+                .map_err(backend)?;
+            steps.max(enrollments)
+        }
+        _ => 0,
+    };
+    ended.write(tx)?;
+    if swept < limit as usize {
+        tx.execute("DELETE FROM sweeps WHERE id = ?1", [id])
+            .map_err(backend)?;
+    }
+    Ok(swept as u64)
+}
