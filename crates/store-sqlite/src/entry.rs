@@ -70,11 +70,18 @@ pub(crate) fn enter_audience(
         definition,
     };
     let mut entered = 0;
+    let mut enrolled = crate::tallies::Enrolled::default();
     for profile_id in &members {
         entered += u64::from(crate::profiles::enter(
-            tx, &entrance, profile_id, None, now,
+            tx,
+            &entrance,
+            profile_id,
+            None,
+            now,
+            &mut enrolled,
         )?);
     }
+    enrolled.write(tx)?;
     settle(tx, work, last.as_deref(), now)?;
     Ok(FanOut::Planned {
         planned: entered,

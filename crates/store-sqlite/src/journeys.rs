@@ -324,6 +324,9 @@ impl JourneyStore for SqliteStore {
                 params![enrollment_id, now],
             )
             .map_err(backend)?;
+            let mut enrolled = crate::tallies::Enrolled::default();
+            enrolled.left(journey_id, version, "removed", 1);
+            enrolled.write(tx)?;
             crate::effects::move_inside(tx, journey_id, version, -1)?;
             // Each cancelled step is recorded, so the Results tab shows what will not happen.
             let mut tallies = crate::tallies::Tallies::default();

@@ -8,7 +8,7 @@ use sluice_core::profile::Attributes;
 use sluice_store::{Advance, CommandContext, Next, StoreError};
 
 use crate::convert::{json, ms, to_json};
-use crate::tallies::{Tallies, Visits};
+use crate::tallies::{Enrolled, Tallies, Visits};
 use crate::work::insert_action;
 use crate::{backend, journeys};
 
@@ -110,6 +110,9 @@ pub(crate) fn advance(
             if left == 0 {
                 return Ok(true);
             }
+            settled
+                .enrolled
+                .left(&a.journey_id, a.version, state.as_str(), 1);
             let version = (a.journey_id.clone(), a.version);
             match settled.left.iter_mut().find(|(v, _)| *v == version) {
                 Some((_, n)) => *n += 1,
@@ -170,6 +173,9 @@ fn remove(
         })
         .map_err(backend)?;
     for (enrollment, version, node_id) in inside {
+        let mut enrolled = crate::tallies::Enrolled::default();
+        enrolled.left(journey_id, version, "removed", 1);
+        enrolled.write(tx)?;
         crate::effects::move_inside(tx, journey_id, version, -1)?;
         let mut ended = crate::tallies::Ended::default();
         crate::tallies::cancel_rows(
@@ -202,11 +208,12 @@ fn remove(
 }
 
 /// What the steps of one settlement batch add up to, written once at its end: action
-/// outcomes, node arrivals, and how many left each journey version.
+/// outcomes, node arrivals, enrollments leaving, and how many left each journey version.
 #[derive(Default)]
 pub(crate) struct Settled {
     pub(crate) tallies: Tallies,
     visits: Visits,
+    enrolled: Enrolled,
     left: Vec<((String, u32), i64)>,
 }
 
@@ -214,6 +221,7 @@ impl Settled {
     pub(crate) fn write(self, tx: &Transaction<'_>, now: Timestamp) -> Result<(), StoreError> {
         self.tallies.write(tx)?;
         self.visits.write(tx)?;
+        self.enrolled.write(tx)?;
         for ((journey_id, version), n) in self.left {
             crate::effects::move_inside(tx, &journey_id, version, -n)?;
             let ctx = CommandContext {

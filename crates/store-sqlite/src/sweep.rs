@@ -72,6 +72,9 @@ pub(crate) fn next(tx: &Transaction<'_>, limit: u32) -> Result<u64, StoreError> 
                     params![journey_id, version, limit, at],
                 )
                 .map_err(backend)?;
+            let mut enrolled = crate::tallies::Enrolled::default();
+            enrolled.left(&journey_id, version, "stopped", enrollments as i64);
+            enrolled.write(tx)?;
             steps.max(enrollments)
         }
         _ => 0,

@@ -1,9 +1,9 @@
 //! Counters kept per batch by the store's own code on its hot paths: the action log's outcomes
-//! (`tallies`), arrivals at journey nodes (`node_visits`), and the sends a campaign planned
-//! (`work_tallies`). A trigger would count each row as it is written, but it makes every
-//! statement on those tables keep a statement journal (a copy of each page it touches) and
-//! run a second statement per row; counted here they cost one upsert per key per batch.
-//! Colder changes of state (a send or step ending, an enrollment leaving) keep their triggers.
+//! (`tallies`), arrivals at journey nodes (`node_visits`), sends planned and ended
+//! (`work_tallies`), and enrollments entering and leaving (`enrollment_tallies`). A trigger
+//! would count each row as it is written, but it makes every statement on those tables keep a
+//! statement journal (a copy of each page it touches) and run a second statement per row;
+//! counted here they cost one upsert per key per batch.
 
 use rusqlite::{Transaction, params};
 use sluice_store::StoreError;
@@ -181,4 +181,51 @@ pub(crate) fn cancel_rows(
         ended.add(row, "cancelled", 1);
     }
     Ok(rows)
+}
+
+/// Enrollments that entered or changed state in one transaction, keyed like
+/// `enrollment_tallies` (journey, version, state): each one that enters adds to `active`, each
+/// one that leaves moves from `active` to the state it left in.
+#[derive(Default)]
+pub(crate) struct Enrolled(Vec<((String, u32, String), i64)>);
+
+impl Enrolled {
+    pub(crate) fn entered(&mut self, journey_id: &str, version: u32) {
+        self.add(journey_id, version, "active", 1);
+    }
+
+    /// `n` enrollments of the version left `active` for `state`.
+    pub(crate) fn left(&mut self, journey_id: &str, version: u32, state: &str, n: i64) {
+        self.add(journey_id, version, "active", -n);
+        self.add(journey_id, version, state, n);
+    }
+
+    fn add(&mut self, journey_id: &str, version: u32, state: &str, n: i64) {
+        match self
+            .0
+            .iter_mut()
+            .find(|((j, v, s), _)| j == journey_id && *v == version && s == state)
+        {
+            Some((_, count)) => *count += n,
+            None => self
+                .0
+                .push(((journey_id.to_owned(), version, state.to_owned()), n)),
+        }
+    }
+
+    pub(crate) fn write(self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        for ((journey_id, version, state), n) in self.0 {
+            if n == 0 {
+                continue;
+            }
+            tx.prepare_cached(
+                "INSERT INTO enrollment_tallies (journey_id, version, state, n)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (journey_id, version, state) DO UPDATE SET n = n + excluded.n",
+            )
+            .and_then(|mut s| s.execute(params![journey_id, version, state, n]))
+            .map_err(backend)?;
+        }
+        Ok(())
+    }
 }
