@@ -215,6 +215,8 @@ async fn profiles_walk_message_wait_condition_and_update() {
         [Some(2), Some(2), Some(2), Some(1), Some(2)],
         "arrivals per node: {results}"
     );
+    let rows = common::recount::journey_version(app.data_dir(), &id, 1);
+    common::recount::assert_agrees(results, &rows, "completed");
     assert_eq!(receiver.bodies().len(), 2, "each message once");
 }
 
@@ -227,23 +229,39 @@ async fn the_global_timeout_takes_people_out_while_they_wait() {
     .await;
     let (receiver, url) = Receiver::start().await;
     let id = onboarding(&app, &url, "PT12H").await;
+    app.post(
+        "/api/v1/events",
+        json!({"profile_id": "cat", "name": "signed_up"}),
+    )
+    .await
+    .expect(202);
     wait_for("the welcome messages", async || {
-        receiver.bodies().len() == 2
+        receiver.bodies().len() == 3
     })
     .await;
+    // An erased profile leaves its journeys as `removed`, and Results count it so.
+    app.delete("/api/v1/profiles/cat").await.expect(204);
     app.advance("PT12H").await;
     wait_for("the timeout", async || {
         states(&app, &id).await
             == [
                 row("ann", "timed_out", "pause"),
                 row("bob", "timed_out", "pause"),
+                row("cat", "removed", "pause"),
             ]
     })
     .await;
     let results = app
         .get(&format!("/api/v1/journeys/{id}/versions/1/results"))
-        .await;
-    assert_eq!(results.expect(200)["timed_out"], 2);
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(
+        (results["timed_out"].as_u64(), results["removed"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let rows = common::recount::journey_version(app.data_dir(), &id, 1);
+    common::recount::assert_agrees(&results, &rows, "timed out and erased");
     let ann = app.get("/api/v1/profiles/ann").await;
     assert!(
         ann.expect(200)["attributes"].get("onboarded").is_none(),
@@ -326,6 +344,15 @@ async fn close_lets_people_finish_and_stop_halts_them() {
         ]
     );
     assert_eq!(receiver.bodies().len(), 4, "nothing was sent after stop");
+    for journey in [&id, &second] {
+        let results = app
+            .get(&format!("/api/v1/journeys/{journey}/versions/1/results"))
+            .await
+            .expect(200)
+            .clone();
+        let rows = common::recount::journey_version(app.data_dir(), journey, 1);
+        common::recount::assert_agrees(&results, &rows, "finished and stopped");
+    }
 }
 
 /// An audience-entry version (J1): `welcome` (message) → `done`, entered by the members of
