@@ -6,6 +6,7 @@
 mod audit;
 mod campaigns;
 mod catalog;
+mod checkpoint;
 mod convert;
 mod effects;
 mod entry;
@@ -36,6 +37,7 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    checkpointer: checkpoint::Checkpointer,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -66,6 +68,14 @@ impl SqliteStore {
         let mut writer = Connection::open(path).map_err(backend)?;
         configure(&writer).map_err(backend)?;
         schema::migrate(&mut writer).map_err(backend)?;
+        writer
+            .pragma_update(
+                None,
+                "wal_autocheckpoint",
+                checkpoint::WRITER_FALLBACK_PAGES,
+            )
+            .map_err(backend)?;
+        let checkpointer = checkpoint::Checkpointer::start(path)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let reader = Connection::open_with_flags(
@@ -83,6 +93,7 @@ impl SqliteStore {
             path: path.to_owned(),
             writer: Mutex::new(writer),
             readers: Mutex::new(readers),
+            checkpointer,
         })
     }
 
@@ -126,6 +137,8 @@ impl SqliteStore {
             .map_err(|e| E::from(backend(e)))?;
         let value = f(&tx)?;
         tx.commit().map_err(|e| E::from(backend(e)))?;
+        drop(conn);
+        self.checkpointer.committed();
         Ok(value)
     }
 }
