@@ -272,7 +272,8 @@ pub fn apply_journey_effects(
             JourneyEffect::CloseEntries { version } => {
                 tx.execute(
                     "UPDATE due_work SET state = 'cancelled' WHERE journey_id = ?1 AND version = ?2
-                     AND kind = 'journey_entry' AND state = 'pending'",
+                     AND state IN ('pending', 'claimed') AND kind = 'journey_entry'
+                     AND state = 'pending'",
                     params![journey_id, version],
                 )
                 .map_err(backend)?;

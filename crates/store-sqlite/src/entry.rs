@@ -70,7 +70,7 @@ pub(crate) fn enter_audience(
         definition,
     };
     let mut entered = 0;
-    let mut enrolled = crate::tallies::Enrolled::default();
+    let mut counts = crate::tallies::Entered::default();
     for profile_id in &members {
         entered += u64::from(crate::profiles::enter(
             tx,
@@ -78,10 +78,10 @@ pub(crate) fn enter_audience(
             profile_id,
             None,
             now,
-            &mut enrolled,
+            &mut counts,
         )?);
     }
-    enrolled.write(tx)?;
+    counts.write(tx)?;
     settle(tx, work, last.as_deref(), now)?;
     Ok(FanOut::Planned {
         planned: entered,

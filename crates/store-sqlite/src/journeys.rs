@@ -211,8 +211,12 @@ impl JourneyStore for SqliteStore {
                 .map_err(backend)?
                 .ok_or(CommandError::NotFound)?;
             check(&journey)?;
-            tx.execute("DELETE FROM due_work WHERE journey_id = ?1", [id])
-                .map_err(backend)?;
+            // A journey never published has no work; this only guards against a leftover.
+            tx.execute(
+                "DELETE FROM due_work WHERE journey_id = ?1 AND state IN ('pending', 'claimed')",
+                [id],
+            )
+            .map_err(backend)?;
             for table in ["tallies", "work_tallies"] {
                 tx.execute(
                     &format!("DELETE FROM {table} WHERE subject = 'journey:' || ?1"),
@@ -327,7 +331,6 @@ impl JourneyStore for SqliteStore {
             let mut enrolled = crate::tallies::Enrolled::default();
             enrolled.left(journey_id, version, "removed", 1);
             enrolled.write(tx)?;
-            crate::effects::move_inside(tx, journey_id, version, -1)?;
             // Each cancelled step is recorded, so the Results tab shows what will not happen.
             let mut tallies = crate::tallies::Tallies::default();
             let cancelled: Vec<Option<String>> = tx

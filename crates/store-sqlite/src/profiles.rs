@@ -73,7 +73,7 @@ pub(crate) fn enter(
     profile_id: &str,
     event: Option<&serde_json::Map<String, serde_json::Value>>,
     now: Timestamp,
-    enrolled: &mut crate::tallies::Enrolled,
+    entered: &mut crate::tallies::Entered,
 ) -> Result<bool, StoreError> {
     let previous = match crate::effects::last_enrollment(tx, &e.journey_id, e.version, profile_id)?
     {
@@ -109,15 +109,16 @@ pub(crate) fn enter(
         return Ok(false);
     }
     let enrollment = tx.last_insert_rowid();
-    enrolled.entered(&e.journey_id, e.version);
-    crate::effects::move_inside(tx, &e.journey_id, e.version, 1)?;
+    entered.enrolled.entered(&e.journey_id, e.version);
     // A message start node is sent, not walked: count its arrival here. Any other start node
     // is counted by the first step's walk.
     if matches!(
         e.definition.node(&e.definition.start),
         Some(sluice_core::journey::Node::Message { .. })
     ) {
-        crate::steps::visit(tx, &e.journey_id, e.version, &e.definition.start)?;
+        entered
+            .visits
+            .add(&e.journey_id, e.version, &e.definition.start);
     }
     tx.prepare_cached(
         "INSERT INTO due_work (kind, journey_id, version, enrollment_id, node_id, profile_id, due_at,
@@ -248,7 +249,6 @@ impl ProfileStore for SqliteStore {
                 let mut enrolled = crate::tallies::Enrolled::default();
                 enrolled.left(&journey_id, version, "removed", 1);
                 enrolled.write(tx)?;
-                crate::effects::move_inside(tx, &journey_id, version, -1)?;
                 crate::journeys::finish_if_empty(tx, &ctx, &journey_id, version)?;
             }
             Ok(tx
@@ -322,7 +322,7 @@ impl ProfileStore for SqliteStore {
         self.write(|tx| {
             let mut entrances_by_name: HashMap<&str, Vec<Entrance>> = HashMap::new();
             let mut entered = 0;
-            let mut enrolled = crate::tallies::Enrolled::default();
+            let mut counts = crate::tallies::Entered::default();
             for e in events {
                 tx.prepare_cached(
                     "INSERT OR IGNORE INTO profiles (id, attributes, consent, created_at, updated_at)
@@ -342,10 +342,10 @@ impl ProfileStore for SqliteStore {
                     entrances_by_name.insert(&e.name, entrances(tx, &e.name)?);
                 }
                 for entrance in &entrances_by_name[e.name.as_str()] {
-                    entered += u64::from(enter(tx, entrance, &e.profile_id, Some(&e.properties), now, &mut enrolled)?);
+                    entered += u64::from(enter(tx, entrance, &e.profile_id, Some(&e.properties), now, &mut counts)?);
                 }
             }
-            enrolled.write(tx)?;
+            counts.write(tx)?;
             Ok(entered)
         })
     }

@@ -355,6 +355,20 @@ DROP TRIGGER enrollments_tally_entered;
 DROP TRIGGER enrollments_tally_moved;
 DROP TRIGGER enrollments_tally_deleted;
 ",
+    // 5
+    r"
+-- Indexes that no longer move with the engine's every step. A claim (pending -> claimed) left
+-- `due_work_by_journey` keyed by state, and an enrollment leaving moved its entry in
+-- `enrollments_by_version`: two deletes and two inserts per step, for lookups that only need
+-- the open steps of a version and a version's enrollments in order. A query for the open steps
+-- of a version says `state IN ('pending', 'claimed')` word for word, so that SQLite matches
+-- it to the partial index; the active enrollments of a version are `enrollments_one_active`.
+DROP INDEX due_work_by_journey;
+CREATE INDEX due_work_by_journey ON due_work(journey_id, version)
+    WHERE state IN ('pending', 'claimed');
+DROP INDEX enrollments_by_version;
+CREATE INDEX enrollments_by_version ON enrollments(journey_id, version);
+",
 ];
 
 /// Brings the database up to the latest schema; each migration runs in its own transaction.

@@ -114,9 +114,8 @@ pub(crate) fn advance(
                 .enrolled
                 .left(&a.journey_id, a.version, state.as_str(), 1);
             let version = (a.journey_id.clone(), a.version);
-            match settled.left.iter_mut().find(|(v, _)| *v == version) {
-                Some((_, n)) => *n += 1,
-                None => settled.left.push((version, 1)),
+            if !settled.left.contains(&version) {
+                settled.left.push(version);
             }
         }
     }
@@ -176,7 +175,6 @@ fn remove(
         let mut enrolled = crate::tallies::Enrolled::default();
         enrolled.left(journey_id, version, "removed", 1);
         enrolled.write(tx)?;
-        crate::effects::move_inside(tx, journey_id, version, -1)?;
         let mut ended = crate::tallies::Ended::default();
         crate::tallies::cancel_rows(
             tx,
@@ -208,13 +206,13 @@ fn remove(
 }
 
 /// What the steps of one settlement batch add up to, written once at its end: action
-/// outcomes, node arrivals, enrollments leaving, and how many left each journey version.
+/// outcomes, node arrivals, enrollments leaving, and the versions they left.
 #[derive(Default)]
 pub(crate) struct Settled {
     pub(crate) tallies: Tallies,
     visits: Visits,
     enrolled: Enrolled,
-    left: Vec<((String, u32), i64)>,
+    left: Vec<(String, u32)>,
 }
 
 impl Settled {
@@ -222,8 +220,7 @@ impl Settled {
         self.tallies.write(tx)?;
         self.visits.write(tx)?;
         self.enrolled.write(tx)?;
-        for ((journey_id, version), n) in self.left {
-            crate::effects::move_inside(tx, &journey_id, version, -n)?;
+        for (journey_id, version) in self.left {
             let ctx = CommandContext {
                 actor: format!("journey {journey_id} v{version}"),
                 reason: None,
@@ -234,20 +231,4 @@ impl Settled {
         }
         Ok(())
     }
-}
-
-/// Counts one arrival at `node` (B2: per node `entered`).
-pub(crate) fn visit(
-    tx: &Transaction<'_>,
-    journey_id: &str,
-    version: u32,
-    node: &str,
-) -> Result<(), StoreError> {
-    tx.prepare_cached(
-        "INSERT INTO node_visits (journey_id, version, node_id, n) VALUES (?1, ?2, ?3, 1)
-         ON CONFLICT (journey_id, version, node_id) DO UPDATE SET n = n + 1",
-    )
-    .and_then(|mut s| s.execute(params![journey_id, version, node]))
-    .map_err(backend)?;
-    Ok(())
 }

@@ -24,7 +24,9 @@ pub(crate) fn next(tx: &Transaction<'_>, limit: u32) -> Result<u64, StoreError> 
     let Some((id, campaign_id, journey_id, version, at)) = sweep else {
         return Ok(0);
     };
-    // Claimed rows are left to their worker: it finds the brake and cancels them.
+    // Claimed rows are left to their worker: it finds the brake and cancels them. Each batch
+    // reads only the rows still to sweep (the partial indexes of open steps and of active
+    // enrollments), never those swept before it.
     let mut ended = Ended::default();
     let swept = match (campaign_id, journey_id, version) {
         // By occurrence (and the triggers, which have none): each seek lands on the
@@ -58,7 +60,7 @@ pub(crate) fn next(tx: &Transaction<'_>, limit: u32) -> Result<u64, StoreError> 
                 tx,
                 "UPDATE due_work SET state = 'cancelled' WHERE id IN (
                      SELECT id FROM due_work WHERE journey_id = ?1 AND version = ?2
-                     AND state = 'pending' LIMIT ?3)
+                     AND state IN ('pending', 'claimed') AND state = 'pending' LIMIT ?3)
                  RETURNING kind, campaign_id, journey_id, version, node_id",
                 params![journey_id, version, limit],
                 &mut ended,
@@ -67,8 +69,8 @@ pub(crate) fn next(tx: &Transaction<'_>, limit: u32) -> Result<u64, StoreError> 
             let enrollments = tx
                 .execute(
                     "UPDATE enrollments SET state = 'stopped', left_at = ?4 WHERE id IN (
-                         SELECT id FROM enrollments WHERE journey_id = ?1 AND version = ?2
-                         AND state = 'active' LIMIT ?3)",
+                         SELECT id FROM enrollments INDEXED BY enrollments_one_active
+                         WHERE journey_id = ?1 AND version = ?2 AND state = 'active' LIMIT ?3)",
                     params![journey_id, version, limit, at],
                 )
                 .map_err(backend)?;

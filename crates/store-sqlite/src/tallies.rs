@@ -185,7 +185,8 @@ pub(crate) fn cancel_rows(
 
 /// Enrollments that entered or changed state in one transaction, keyed like
 /// `enrollment_tallies` (journey, version, state): each one that enters adds to `active`, each
-/// one that leaves moves from `active` to the state it left in.
+/// one that leaves moves from `active` to the state it left in. Written with the version's
+/// `inside` count, which moves with `active` while the version is not stopped.
 #[derive(Default)]
 pub(crate) struct Enrolled(Vec<((String, u32, String), i64)>);
 
@@ -218,6 +219,9 @@ impl Enrolled {
             if n == 0 {
                 continue;
             }
+            if state == "active" {
+                crate::effects::move_inside(tx, &journey_id, version, n)?;
+            }
             tx.prepare_cached(
                 "INSERT INTO enrollment_tallies (journey_id, version, state, n)
                  VALUES (?1, ?2, ?3, ?4)
@@ -227,5 +231,21 @@ impl Enrolled {
             .map_err(backend)?;
         }
         Ok(())
+    }
+}
+
+/// What profiles entering journeys in one transaction add up to: their enrollments, and their
+/// arrivals at start nodes that are messages (any other start node is counted by the first
+/// step's walk).
+#[derive(Default)]
+pub(crate) struct Entered {
+    pub(crate) enrolled: Enrolled,
+    pub(crate) visits: Visits,
+}
+
+impl Entered {
+    pub(crate) fn write(self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        self.enrolled.write(tx)?;
+        self.visits.write(tx)
     }
 }
