@@ -66,8 +66,10 @@ impl Drop for Checkpointer {
     fn drop(&mut self) {
         // Closing the channel ends the thread's loop after its current checkpoint.
         self.commits = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the WAL checkpoint thread panicked");
         }
     }
 }

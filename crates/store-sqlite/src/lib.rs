@@ -37,7 +37,7 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
-    checkpointer: checkpoint::Checkpointer,
+    pub(crate) checkpointer: checkpoint::Checkpointer,
 }
 
 impl std::fmt::Debug for SqliteStore {

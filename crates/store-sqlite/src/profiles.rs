@@ -80,7 +80,7 @@ pub(crate) fn enter(
         None => None,
         // Inside right now; the partial unique index would refuse a second row anyway.
         Some((_, None)) => return Ok(false),
-        Some((entered, Some(_))) => Some(ts(entered)),
+        Some((entered_at, Some(_))) => Some(ts(entered_at)),
     };
     if !e.definition.admits(previous, now) {
         return Ok(false);
@@ -315,6 +315,8 @@ impl ProfileStore for SqliteStore {
             }
         }
         tx.commit().map_err(backend)?;
+        drop(conn);
+        self.checkpointer.committed();
         Ok(Ok(imported))
     }
 

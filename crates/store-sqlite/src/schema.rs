@@ -357,15 +357,16 @@ DROP TRIGGER enrollments_tally_deleted;
 ",
     // 5
     r"
--- Indexes that no longer move with the engine's every step. A claim (pending -> claimed) left
--- `due_work_by_journey` keyed by state, and an enrollment leaving moved its entry in
--- `enrollments_by_version`: two deletes and two inserts per step, for lookups that only need
--- the open steps of a version and a version's enrollments in order. A query for the open steps
--- of a version says `state IN ('pending', 'claimed')` word for word, so that SQLite matches
--- it to the partial index; the active enrollments of a version are `enrollments_one_active`.
+-- An enrollment leaving moved its entry in `enrollments_by_version`, keyed by state: a delete
+-- and an insert for every step that ends a journey, for lookups that only need a version's
+-- enrollments in order (its active ones are `enrollments_one_active`). And the open steps of
+-- a version are all that is looked up in `due_work_by_journey`: swept rows leave it, so a
+-- sweep reads only what is left to sweep. (A claim still rewrites its entry: SQLite updates a
+-- partial index whenever a column of its WHERE changes.) A query for the open steps of a
+-- version says `state IN ('pending', 'claimed')` word for word, so that SQLite uses the index.
 DROP INDEX due_work_by_journey;
 CREATE INDEX due_work_by_journey ON due_work(journey_id, version)
-    WHERE state IN ('pending', 'claimed');
+    WHERE journey_id IS NOT NULL AND state IN ('pending', 'claimed');
 DROP INDEX enrollments_by_version;
 CREATE INDEX enrollments_by_version ON enrollments(journey_id, version);
 ",
