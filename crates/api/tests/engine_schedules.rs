@@ -69,6 +69,9 @@ async fn the_next_occurrence_after_activating_a_modified_draft_uses_the_new_vers
     b.people(3).await;
     let id = b.campaign(every_ten_minutes()).await;
     b.activate(&id).await; // 00:00 is a fire time: occurrence 1 runs on version 1
+    // Its sends settle at 00:00: a clock moved past their lease while they are still in
+    // flight would let the second worker take them over and send them again.
+    b.settle().await;
     b.advance("PT5M").await;
     assert_eq!(b.results(&id).await["delivered"], 3);
     let name = |r: &Value| r["profile_id"].as_str().unwrap().replace("gold", "Ann");
