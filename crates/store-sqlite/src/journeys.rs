@@ -328,9 +328,6 @@ impl JourneyStore for SqliteStore {
                 params![enrollment_id, now],
             )
             .map_err(backend)?;
-            let mut enrolled = crate::tallies::Enrolled::default();
-            enrolled.left(journey_id, version, "removed", 1);
-            enrolled.write(tx)?;
             // Each cancelled step is recorded, so the Results tab shows what will not happen.
             let mut tallies = crate::tallies::Tallies::default();
             let cancelled: Vec<Option<String>> = tx
@@ -349,16 +346,7 @@ impl JourneyStore for SqliteStore {
                 tallies.add((None, Some(journey_id)), version, "cancelled", node.as_deref(), None);
             }
             let cancelled = cancelled.len() as u64;
-            let mut ended = crate::tallies::Ended::default();
-            crate::tallies::cancel_rows(
-                tx,
-                "UPDATE due_work SET state = 'cancelled' WHERE enrollment_id = ?1
-                 AND state IN ('pending', 'claimed')
-                 RETURNING kind, campaign_id, journey_id, version, node_id",
-                [enrollment_id],
-                &mut ended,
-            )?;
-            ended.write(tx)?;
+            crate::steps::removed(tx, journey_id, version, enrollment_id)?;
             tx.execute(
                 "INSERT INTO actions (at, journey_id, version, node_id, profile_id, action, outcome, detail)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'remove_from_flow', 'removed', ?6)",

@@ -172,19 +172,7 @@ fn remove(
         })
         .map_err(backend)?;
     for (enrollment, version, node_id) in inside {
-        let mut enrolled = crate::tallies::Enrolled::default();
-        enrolled.left(journey_id, version, "removed", 1);
-        enrolled.write(tx)?;
-        let mut ended = crate::tallies::Ended::default();
-        crate::tallies::cancel_rows(
-            tx,
-            "UPDATE due_work SET state = 'cancelled' WHERE enrollment_id = ?1
-             AND state IN ('pending', 'claimed')
-             RETURNING kind, campaign_id, journey_id, version, node_id",
-            [enrollment],
-            &mut ended,
-        )?;
-        ended.write(tx)?;
+        removed(tx, journey_id, version, enrollment)?;
         tx.execute(
             "INSERT INTO actions (at, journey_id, version, node_id, profile_id, action, outcome, detail)
              VALUES (?1, ?2, ?3, ?4, ?5, 'remove_from_flow', 'removed', ?6)",
@@ -203,6 +191,29 @@ fn remove(
         journeys::finish_if_empty(tx, ctx, journey_id, version)?;
     }
     Ok(())
+}
+
+/// J9: an enrollment of the version, just marked `removed`, is counted as having left, and its
+/// open steps are cancelled and counted.
+pub(crate) fn removed(
+    tx: &Transaction<'_>,
+    journey_id: &str,
+    version: u32,
+    enrollment: i64,
+) -> Result<(), StoreError> {
+    let mut enrolled = Enrolled::default();
+    enrolled.left(journey_id, version, "removed", 1);
+    enrolled.write(tx)?;
+    let mut ended = crate::tallies::Ended::default();
+    crate::tallies::cancel_rows(
+        tx,
+        "UPDATE due_work SET state = 'cancelled' WHERE enrollment_id = ?1
+         AND state IN ('pending', 'claimed')
+         RETURNING kind, campaign_id, journey_id, version, node_id",
+        [enrollment],
+        &mut ended,
+    )?;
+    ended.write(tx)
 }
 
 /// What the steps of one settlement batch add up to, written once at its end: action
