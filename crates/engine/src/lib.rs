@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 
 use sluice_core::clock::Clock;
-use sluice_store::{DueWork, Store, StoreError, WorkKind};
+use sluice_store::{Claim, DueWork, Store, StoreError, WorkKind};
 use tokio::sync::Notify;
 use tracing::Instrument;
 
@@ -220,7 +220,7 @@ impl Engine {
         })
         .await?;
         let n = claimed.len() + swept as usize;
-        let claims: Vec<(i64, u32)> = claimed.iter().map(|w| (w.id, w.attempt)).collect();
+        let claims: Vec<Claim> = claimed.iter().map(DueWork::claim).collect();
         let work = self.carry_out(claimed, now);
         tokio::pin!(work);
         // A batch that takes long (slow receivers, SMTP time-outs) keeps its leases, so the

@@ -132,8 +132,7 @@ fn done(
     detail: Option<String>,
 ) -> Settlement {
     Settlement::Done {
-        work_id: work.id,
-        attempt: work.attempt,
+        claim: work.claim(),
         record: Some(record(work, plan, now, outcome, detail)),
         idempotency_key: work.idempotency_key.clone(),
     }
@@ -211,8 +210,7 @@ fn prepare(
         // would only repeat that, a million times over.
         let aborted = plan.campaign.status == CampaignStatus::Aborted;
         return Step::Decided(Settlement::Cancelled {
-            work_id: work.id,
-            attempt: work.attempt,
+            claim: work.claim(),
             record: (!aborted)
                 .then(|| record(&work, Some(plan), now, Outcome::Cancelled, Some(detail))),
         });
@@ -359,8 +357,7 @@ fn defer_beyond_rate(steps: Vec<Step>, now: Timestamp) -> Vec<Step> {
             }
             let wait = std::time::Duration::from_secs(1) * (*n - allowance) / rate;
             Step::Decided(Settlement::Defer {
-                work_id: ready.work.id,
-                attempt: ready.work.attempt,
+                claim: ready.work.claim(),
                 at: now + wait,
             })
         })
@@ -415,8 +412,7 @@ async fn send_one(engine: &Engine, ready: Ready, now: Timestamp) -> (Settlement,
     };
     let Some(guard) = engine.brakes.enter_after(&subject, turn).await else {
         let braked = Settlement::Retry {
-            work_id: work.id,
-            attempt: work.attempt,
+            claim: work.claim(),
             at: now,
             reason: "braked".into(),
         };
@@ -427,8 +423,7 @@ async fn send_one(engine: &Engine, ready: Ready, now: Timestamp) -> (Settlement,
     let settlement = match verdict(engine, outcome, work.attempt, at) {
         Verdict::Record(outcome, detail) => done(&work, Some(&plan), at, outcome, detail),
         Verdict::Retry(at, reason) => Settlement::Retry {
-            work_id: work.id,
-            attempt: work.attempt,
+            claim: work.claim(),
             at,
             reason,
         },

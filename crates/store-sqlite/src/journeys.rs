@@ -328,25 +328,19 @@ impl JourneyStore for SqliteStore {
                 params![enrollment_id, now],
             )
             .map_err(backend)?;
-            // Each cancelled step is recorded, so the Results tab shows what will not happen.
+            // The cancelled step is recorded, so the Results tab shows what will not happen.
             let mut tallies = crate::tallies::Tallies::default();
-            let cancelled: Vec<Option<String>> = tx
-                .prepare(
+            let cancelled = crate::steps::removed(tx, journey_id, version, enrollment_id)?;
+            if let Some(node) = &cancelled {
+                tx.execute(
                     "INSERT INTO actions (at, journey_id, version, node_id, profile_id, action, outcome, detail)
-                     SELECT ?2, journey_id, version, node_id, profile_id, kind, 'cancelled', 'removed from flow'
-                     FROM due_work WHERE enrollment_id = ?1 AND state IN ('pending', 'claimed')
-                     RETURNING node_id",
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'journey_step', 'cancelled', 'removed from flow')",
+                    params![now, journey_id, version, node, profile_id],
                 )
-                .and_then(|mut s| {
-                    s.query_map(params![enrollment_id, now], |r| r.get(0))?
-                        .collect()
-                })
                 .map_err(backend)?;
-            for node in &cancelled {
                 tallies.add((None, Some(journey_id)), version, "cancelled", node.as_deref(), None);
             }
-            let cancelled = cancelled.len() as u64;
-            crate::steps::removed(tx, journey_id, version, enrollment_id)?;
+            let cancelled = u64::from(cancelled.is_some());
             tx.execute(
                 "INSERT INTO actions (at, journey_id, version, node_id, profile_id, action, outcome, detail)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'remove_from_flow', 'removed', ?6)",

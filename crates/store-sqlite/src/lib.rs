@@ -170,6 +170,3 @@ fn plan_once(conn: &Connection) -> rusqlite::Result<()> {
     conn.set_prepared_statement_cache_capacity(STATEMENTS);
     Ok(())
 }
-
-#[cfg(test)]
-mod tests;

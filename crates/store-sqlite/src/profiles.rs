@@ -87,11 +87,12 @@ pub(crate) fn enter(
     }
     let deadline = e.definition.deadline(now);
     let event = event.map(to_json).transpose()?;
+    // The first step, at the start node, is due at once.
     let inserted = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO enrollments (journey_id, version, profile_id, state, node_id,
-                                                entered_at, deadline, event)
-             VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6, ?7)",
+                                                entered_at, deadline, event, step_at, due_at)
+             VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6, ?7, ?5, ?5)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -108,7 +109,6 @@ pub(crate) fn enter(
     if inserted == 0 {
         return Ok(false);
     }
-    let enrollment = tx.last_insert_rowid();
     entered.enrolled.entered(&e.journey_id, e.version);
     // A message start node is sent, not walked: count its arrival here. Any other start node
     // is counted by the first step's walk.
@@ -120,23 +120,6 @@ pub(crate) fn enter(
             .visits
             .add(&e.journey_id, e.version, &e.definition.start);
     }
-    tx.prepare_cached(
-        "INSERT INTO due_work (kind, journey_id, version, enrollment_id, node_id, profile_id, due_at,
-                               idempotency_key)
-         VALUES ('journey_step', ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            e.journey_id,
-            e.version,
-            enrollment,
-            e.definition.start,
-            profile_id,
-            ms(now),
-            format!("step:{}:{}:{enrollment}:{}", e.journey_id, e.version, e.definition.start)
-        ])
-    })
-    .map_err(backend)?;
     Ok(true)
 }
 
@@ -229,23 +212,43 @@ impl ProfileStore for SqliteStore {
                     crate::effects::move_open_sends(tx, campaign_id, -1)?;
                 }
             }
-            let inside: Vec<(String, u32)> = tx
+            // Every journey it is inside loses it, and the step it waited for there (claimed
+            // or not: a worker's settlement of it finds its claim gone).
+            let inside: Vec<(String, u32, Option<String>)> = tx
                 .prepare_cached(
-                    "UPDATE enrollments SET state = 'removed', left_at = ?2 WHERE profile_id = ?1
-                     AND state = 'active' RETURNING journey_id, version",
+                    "UPDATE enrollments SET state = 'removed', left_at = ?2, due_at = NULL,
+                                            step_at = NULL, claimed = 0,
+                                            steps_cancelled = steps_cancelled + (due_at IS NOT NULL)
+                     WHERE profile_id = ?1 AND state = 'active'
+                     RETURNING journey_id, version, node_id",
                 )
                 .and_then(|mut s| {
-                    s.query_map(params![id, ms(now)], |r| Ok((r.get(0)?, r.get(1)?)))?
-                        .collect()
+                    s.query_map(params![id, ms(now)], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })?
+                    .collect()
                 })
                 .map_err(backend)?;
+            // An active enrollment always waits for exactly one step.
+            let mut ended = crate::tallies::Ended::default();
+            for (journey_id, version, node_id) in &inside {
+                let step = (
+                    "journey_step".into(),
+                    None,
+                    Some(journey_id.clone()),
+                    *version,
+                    node_id.clone(),
+                );
+                ended.add(&step, "cancelled", 1);
+            }
+            ended.write(tx)?;
             // J3: leaving a closed version as its last profile finishes it.
             let ctx = CommandContext {
                 actor: "system (profile erased)".into(),
                 reason: None,
                 now,
             };
-            for (journey_id, version) in inside {
+            for (journey_id, version, _) in inside {
                 let mut enrolled = crate::tallies::Enrolled::default();
                 enrolled.left(&journey_id, version, "removed", 1);
                 enrolled.write(tx)?;

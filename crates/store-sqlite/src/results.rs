@@ -165,9 +165,10 @@ fn journey_people(
         results.per_node.entry(r.get(0)?).or_default().entered += r.get::<_, u64>(1)?;
     }
     for v in stopped_versions {
+        // Each active enrollment waits for exactly one step, at its node.
         let mut stmt = c.prepare_cached(
-            "SELECT node_id, COUNT(*) FROM due_work WHERE journey_id = ?1 AND version = ?2
-             AND state IN ('pending', 'claimed') AND kind = 'journey_step'
+            "SELECT node_id, COUNT(*) FROM enrollments INDEXED BY enrollments_one_active
+             WHERE journey_id = ?1 AND version = ?2 AND state = 'active'
              AND node_id IS NOT NULL GROUP BY node_id",
         )?;
         let mut rows = stmt.query(params![id, v])?;

@@ -370,6 +370,47 @@ CREATE INDEX due_work_by_journey ON due_work(journey_id, version)
 DROP INDEX enrollments_by_version;
 CREATE INDEX enrollments_by_version ON enrollments(journey_id, version);
 ",
+    // 6
+    r"
+-- A journey step lives in its enrollment's row: an active enrollment waits for exactly one
+-- step, so a row of its own per step (inserted, claimed, deleted, each moving five index
+-- entries) only copied what the enrollment already knew. Now a claim moves one index entry
+-- (`enrollments_due`) and a step settles in one update of the enrollment.
+--   step_at: when the open step fires; with the enrollment, its node and `resume`, the
+--     step's identity (its messages' idempotency key). NULL: no open step.
+--   resume: the node is done (a wait that is over); the walk goes on at its way on.
+--   due_at: when the step may be claimed: `step_at` or a retry's time while it waits, the
+--     lease's end while it is claimed (a lease that runs out makes it due again). NULL: none.
+--   claimed: a worker holds the step (until `due_at`).
+--   claims: claims ever made of this enrollment's steps; fences settlements (never repeats).
+--   attempt: claims of the open step (retries back off and give up by it).
+--   steps_cancelled: steps of this enrollment cancelled (a brake, a removal, an erasure),
+--     at its node: the record behind the cancelled counts of the Results tab.
+ALTER TABLE enrollments ADD COLUMN step_at INTEGER;
+ALTER TABLE enrollments ADD COLUMN resume INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE enrollments ADD COLUMN due_at INTEGER;
+ALTER TABLE enrollments ADD COLUMN claimed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE enrollments ADD COLUMN claims INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE enrollments ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE enrollments ADD COLUMN steps_cancelled INTEGER NOT NULL DEFAULT 0;
+-- Open steps move over as waiting (a claimed one belonged to a process that stopped for the
+-- upgrade). A step that was claimed, sent and not settled before it is sent again under a new
+-- idempotency key: the key is now made from the step's columns.
+UPDATE enrollments SET step_at = w.due_at, due_at = w.due_at, node_id = w.node_id,
+                       resume = IFNULL(w.payload ->> '$.resume', 0), attempt = w.attempt,
+                       claims = w.attempt
+    FROM due_work w
+    WHERE w.enrollment_id = enrollments.id AND w.kind = 'journey_step'
+    AND w.state IN ('pending', 'claimed');
+UPDATE enrollments SET steps_cancelled = (
+    SELECT COUNT(*) FROM due_work w WHERE w.enrollment_id = enrollments.id
+    AND w.kind = 'journey_step' AND w.state = 'cancelled')
+    WHERE id IN (SELECT enrollment_id FROM due_work WHERE kind = 'journey_step'
+                 AND state = 'cancelled');
+DELETE FROM due_work WHERE kind = 'journey_step';
+DROP INDEX due_work_by_enrollment;
+CREATE INDEX enrollments_due ON enrollments(due_at) WHERE due_at IS NOT NULL;
+",
 ];
 
 /// Brings the database up to the latest schema; each migration runs in its own transaction.
@@ -382,4 +423,79 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::{MIGRATIONS, migrate};
+
+    /// id, step_at, due_at, resume, attempt, claims, claimed, steps_cancelled
+    type Step = (i64, Option<i64>, Option<i64>, bool, u32, u32, bool, u32);
+
+    /// Migration 6 moves journey steps from `due_work` into their enrollments: open ones wait
+    /// (a claimed one is due again at once), cancelled ones are counted on the enrollment, and
+    /// `due_work` keeps only the other kinds.
+    #[test]
+    fn open_steps_move_into_their_enrollments() {
+        let mut c = Connection::open_in_memory().expect("open");
+        for sql in &MIGRATIONS[..5] {
+            c.execute_batch(sql).expect("migration");
+        }
+        c.pragma_update(None, "user_version", 5).expect("version");
+        c.execute_batch(
+            "INSERT INTO enrollments (id, journey_id, version, profile_id, state, node_id,
+                                      entered_at, deadline)
+             VALUES (1, 'j', 1, 'p1', 'active', 'welcome', 0, 99),
+                    (2, 'j', 1, 'p2', 'active', 'pause', 0, 99),
+                    (3, 'j', 1, 'p3', 'removed', 'welcome', 0, 99);
+             INSERT INTO due_work (kind, journey_id, version, enrollment_id, node_id, profile_id,
+                                   due_at, state, attempt, lease_until, idempotency_key, payload)
+             VALUES ('journey_step', 'j', 1, 1, 'welcome', 'p1', 10, 'claimed', 2, 70, 'k1', NULL),
+                    ('journey_step', 'j', 1, 2, 'pause', 'p2', 20, 'pending', 0, NULL, 'k2',
+                     '{\"resume\":true}'),
+                    ('journey_step', 'j', 1, 3, 'welcome', 'p3', 5, 'cancelled', 0, NULL, 'k3', NULL),
+                    ('journey_entry', 'j', 1, NULL, NULL, NULL, 30, 'pending', 0, NULL, 'k4', NULL);",
+        )
+        .expect("rows");
+        migrate(&mut c).expect("migrate");
+        let steps: Vec<Step> = c
+            .prepare(
+                "SELECT id, step_at, due_at, resume, attempt, claims, claimed, steps_cancelled
+                 FROM enrollments ORDER BY id",
+            )
+            .expect("prepare")
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            })
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        assert_eq!(
+            steps,
+            [
+                (1, Some(10), Some(10), false, 2, 2, false, 0),
+                (2, Some(20), Some(20), true, 0, 0, false, 0),
+                (3, None, None, false, 0, 0, false, 1),
+            ]
+        );
+        let kinds: Vec<String> = c
+            .prepare("SELECT kind FROM due_work")
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        assert_eq!(kinds, ["journey_entry"]);
+    }
 }

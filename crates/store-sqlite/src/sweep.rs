@@ -1,5 +1,5 @@
 //! The sweeper: the rows a brake ended (an aborted campaign's pending sends, a stopped
-//! version's pending steps and active enrollments), cancelled a few hundred per transaction
+//! version's active enrollments and their steps), cancelled a few hundred per transaction
 //! after the brake returned, so neither the brake nor the writers behind it wait long.
 
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -24,8 +24,8 @@ pub(crate) fn next(tx: &Transaction<'_>, limit: u32) -> Result<u64, StoreError> 
     let Some((id, campaign_id, journey_id, version, at)) = sweep else {
         return Ok(0);
     };
-    // Claimed rows are left to their worker: it finds the brake and cancels them. Each batch
-    // reads only the rows still to sweep (the partial indexes of open steps and of active
+    // Claimed work is left to its worker: it finds the brake and cancels it. Each batch reads
+    // only the rows still to sweep (the partial indexes of open rows and of active
     // enrollments), never those swept before it. `INDEXED BY`: without statistics SQLite
     // would pick `enrollments_by_version` and read every enrollment swept so far again.
     let mut ended = Ended::default();
@@ -57,7 +57,8 @@ pub(crate) fn next(tx: &Transaction<'_>, limit: u32) -> Result<u64, StoreError> 
             sends + triggers
         }
         (None, Some(journey_id), Some(version)) => {
-            let steps = cancel_rows(
+            // The version's own rows (a recurring audience entry waiting for its next run).
+            let entries = cancel_rows(
                 tx,
                 "UPDATE due_work SET state = 'cancelled' WHERE id IN (
                      SELECT id FROM due_work WHERE journey_id = ?1 AND version = ?2
@@ -67,18 +68,37 @@ pub(crate) fn next(tx: &Transaction<'_>, limit: u32) -> Result<u64, StoreError> 
                 &mut ended,
             )?
             .len();
-            let enrollments = tx
-                .execute(
-                    "UPDATE enrollments SET state = 'stopped', left_at = ?4 WHERE id IN (
+            // Each active enrollment waits for exactly one step, cancelled with it (a claimed
+            // one is left to its worker, which stops the enrollment when it cancels the step).
+            let nodes: Vec<Option<String>> = tx
+                .prepare_cached(
+                    "UPDATE enrollments SET state = 'stopped', left_at = ?4, due_at = NULL,
+                                            step_at = NULL, steps_cancelled = steps_cancelled + 1
+                     WHERE id IN (
                          SELECT id FROM enrollments INDEXED BY enrollments_one_active
-                         WHERE journey_id = ?1 AND version = ?2 AND state = 'active' LIMIT ?3)",
-                    params![journey_id, version, limit, at],
+                         WHERE journey_id = ?1 AND version = ?2 AND state = 'active'
+                         AND claimed = 0 LIMIT ?3)
+                     RETURNING node_id",
                 )
+                .and_then(|mut s| {
+                    s.query_map(params![journey_id, version, limit, at], |r| r.get(0))?
+                        .collect()
+                })
                 .map_err(backend)?;
+            for node_id in &nodes {
+                let step = (
+                    "journey_step".to_owned(),
+                    None,
+                    Some(journey_id.clone()),
+                    version,
+                    node_id.clone(),
+                );
+                ended.add(&step, "cancelled", 1);
+            }
             let mut enrolled = crate::tallies::Enrolled::default();
-            enrolled.left(&journey_id, version, "stopped", enrollments as i64);
+            enrolled.left(&journey_id, version, "stopped", nodes.len() as i64);
             enrolled.write(tx)?;
-            steps.max(enrollments)
+            entries.max(nodes.len())
         }
         _ => 0,
     };

@@ -1,10 +1,11 @@
-//! The due-work queue: claims with leases, settlements fenced by attempt, occurrence fan-out.
+//! The due-work queue: claims with leases, settlements fenced by their claim, occurrence
+//! fan-out. Journey steps live in their enrollments (`steps`); this routes their claims there.
 
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use sluice_core::schedule::Schedule;
 use sluice_store::{
-    ActionRecord, DueWork, EnrollmentInfo, EnrollmentState, FanOut, Outcome, Settlement,
+    ActionRecord, Claim, DueWork, EnrollmentInfo, EnrollmentState, FanOut, Outcome, Settlement,
     StoreError, WorkKind, WorkStore,
 };
 
@@ -29,6 +30,8 @@ fn due_work(r: &Row<'_>) -> rusqlite::Result<DueWork> {
         profile_id: r.get(8)?,
         due_at: ts(r.get(9)?),
         attempt: r.get(10)?,
+        // A row is never claimed again once settled for good: its attempt fences it.
+        fence: r.get(10)?,
         idempotency_key: r.get(11)?,
         payload: r
             .get::<_, Option<String>>(12)?
@@ -197,25 +200,41 @@ impl Braked {
     }
 }
 
-/// Cancels a claimed row, fenced by its attempt; whether the lease still held.
-fn cancel_fenced(
+/// Claims due rows of `kinds`: pending ones in due order, and claimed ones whose lease ran out
+/// (their worker died). One statement, so two engines never claim the same row.
+fn claim_rows(
     tx: &Transaction<'_>,
-    work_id: i64,
-    attempt: u32,
-    ended: &mut Ended,
-) -> Result<bool, StoreError> {
-    let row = tx
-        .prepare_cached(
-            "UPDATE due_work SET state = 'cancelled', lease_until = NULL
-             WHERE id = ?1 AND attempt = ?2 AND state = 'claimed'
-             RETURNING kind, campaign_id, journey_id, version, node_id",
-        )
-        .and_then(|mut s| s.query_row(params![work_id, attempt], ended_row).optional())
-        .map_err(backend)?;
-    if let Some(row) = &row {
-        ended.add(row, "cancelled", 1);
+    now: Timestamp,
+    limit: u32,
+    lease_until: Timestamp,
+    kinds: &[&WorkKind],
+) -> Result<Vec<DueWork>, StoreError> {
+    if limit == 0 {
+        return Ok(Vec::new());
     }
-    Ok(row.is_some())
+    // The kinds are written into the statement (they are this crate's own names, never
+    // input), so that a claim of fan-outs matches the partial index made for it.
+    let kinds = kinds
+        .iter()
+        .map(|k| format!("'{}'", k.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    tx.prepare_cached(&format!(
+        "UPDATE due_work SET state = 'claimed', attempt = attempt + 1, lease_until = ?3
+         WHERE id IN (
+             SELECT id FROM (SELECT id FROM due_work WHERE state = 'pending'
+                             AND kind IN ({kinds}) AND due_at <= ?1
+                             ORDER BY due_at, id LIMIT ?2)
+             UNION ALL
+             SELECT id FROM (SELECT id FROM due_work WHERE state = 'claimed'
+                             AND lease_until < ?1 AND kind IN ({kinds}) LIMIT ?2))
+         RETURNING {WORK_COLUMNS}"
+    ))
+    .and_then(|mut s| {
+        s.query_map(params![ms(now), limit, ms(lease_until)], due_work)?
+            .collect()
+    })
+    .map_err(backend)
 }
 
 impl WorkStore for SqliteStore {
@@ -226,32 +245,30 @@ impl WorkStore for SqliteStore {
         lease_until: Timestamp,
         kinds: &[WorkKind],
     ) -> Result<Vec<DueWork>, StoreError> {
-        // The kinds are written into the statement (they are this crate's own names, never
-        // input), so that a claim of fan-outs matches the partial index made for it.
-        let kinds = kinds
+        // Journey steps live in their enrollments (`steps::claims`); the rest are rows.
+        let steps = kinds.contains(&WorkKind::JourneyStep);
+        let rows: Vec<&WorkKind> = kinds
             .iter()
-            .map(|k| format!("'{}'", k.as_str()))
-            .collect::<Vec<_>>()
-            .join(", ");
+            .filter(|k| **k != WorkKind::JourneyStep)
+            .collect();
         self.write(|tx| {
-            // Due pending rows in due order, and rows whose lease ran out (their worker died):
-            // one statement, so two engines never claim the same row.
-            tx.prepare_cached(&format!(
-                "UPDATE due_work SET state = 'claimed', attempt = attempt + 1, lease_until = ?3
-                 WHERE id IN (
-                     SELECT id FROM (SELECT id FROM due_work WHERE state = 'pending'
-                                     AND kind IN ({kinds}) AND due_at <= ?1
-                                     ORDER BY due_at, id LIMIT ?2)
-                     UNION ALL
-                     SELECT id FROM (SELECT id FROM due_work WHERE state = 'claimed'
-                                     AND lease_until < ?1 AND kind IN ({kinds}) LIMIT ?2))
-                 RETURNING {WORK_COLUMNS}"
-            ))
-            .and_then(|mut s| {
-                s.query_map(params![ms(now), limit, ms(lease_until)], due_work)?
-                    .collect()
-            })
-            .map_err(backend)
+            if rows.is_empty() {
+                return crate::steps::claims::claim(tx, now, limit, lease_until);
+            }
+            // Both queues busy: each gets half the batch at least, and what the other leaves.
+            let share = if steps { limit.div_ceil(2) } else { limit };
+            let mut claimed = claim_rows(tx, now, share, lease_until, &rows)?;
+            if steps {
+                let rows_left = claimed.len() as u32 >= share;
+                let left = limit.saturating_sub(claimed.len() as u32);
+                let taken = crate::steps::claims::claim(tx, now, left, lease_until)?;
+                let left = left.saturating_sub(taken.len() as u32);
+                claimed.extend(taken);
+                if rows_left && left > 0 {
+                    claimed.extend(claim_rows(tx, now, left, lease_until, &rows)?);
+                }
+            }
+            Ok(claimed)
         })
     }
 
@@ -297,24 +314,23 @@ impl WorkStore for SqliteStore {
         self.write(|tx| crate::sweep::next(tx, limit))
     }
 
-    fn renew_leases(
-        &self,
-        claims: &[(i64, u32)],
-        lease_until: Timestamp,
-    ) -> Result<u64, StoreError> {
+    fn renew_leases(&self, claims: &[Claim], lease_until: Timestamp) -> Result<u64, StoreError> {
         if claims.is_empty() {
             return Ok(0);
         }
-        let claims = to_json(&claims)?;
+        let (steps, rows): (Vec<&Claim>, Vec<&Claim>) =
+            claims.iter().partition(|c| c.kind == WorkKind::JourneyStep);
+        let rows = to_json(&rows.iter().map(|c| (c.id, c.fence)).collect::<Vec<_>>())?;
         self.write(|tx| {
+            let steps = crate::steps::claims::renew(tx, &steps, lease_until)?;
             tx.prepare_cached(
                 "UPDATE due_work SET lease_until = ?2
                  FROM (SELECT value ->> 0 AS id, value ->> 1 AS attempt FROM json_each(?1)) AS c
                  WHERE due_work.id = c.id AND due_work.attempt = c.attempt
                  AND due_work.state = 'claimed'",
             )
-            .and_then(|mut s| s.execute(params![claims, ms(lease_until)]))
-            .map(|n| n as u64)
+            .and_then(|mut s| s.execute(params![rows, ms(lease_until)]))
+            .map(|n| steps + n as u64)
             .map_err(backend)
         })
     }
@@ -327,20 +343,21 @@ impl WorkStore for SqliteStore {
                     [],
                 )
                 .map_err(backend)?;
-            Ok(n as u64)
+            Ok(n as u64 + crate::steps::claims::release(tx)?)
         })
     }
 
     fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
         self.read(|c| {
-            c.query_row(
+            let rows = c.query_row(
                 "SELECT MIN(m) FROM (SELECT MIN(due_at) AS m FROM due_work WHERE state = 'pending'
                                      UNION ALL
                                      SELECT MIN(lease_until) FROM due_work WHERE state = 'claimed')",
                 [],
                 |r| r.get::<_, Option<i64>>(0),
-            )
-            .map(|m| m.map(ts))
+            )?;
+            let steps = crate::steps::claims::next_due(c)?;
+            Ok(rows.into_iter().chain(steps).min().map(ts))
         })
     }
 
@@ -358,12 +375,10 @@ impl WorkStore for SqliteStore {
                     // B1: a step that settles after its version was stopped changes nothing
                     // (the stop counted it as halted).
                     if braked.stopped(tx, &advance.journey_id, advance.version)? {
-                        held.push(cancel_fenced(
-                            tx,
-                            advance.work_id,
-                            advance.attempt,
-                            &mut ended,
-                        )?);
+                        let claim = advance.claim;
+                        let cancelled =
+                            crate::steps::cancel(tx, claim.id, Some(claim.fence), &mut ended)?;
+                        held.push(cancelled.is_some());
                         continue;
                     }
                     let took = crate::steps::advance(tx, advance, &mut settled, now)?;
@@ -379,49 +394,45 @@ impl WorkStore for SqliteStore {
                     held.push(took);
                     continue;
                 }
+                if settlement.claim().kind == WorkKind::JourneyStep {
+                    held.push(crate::steps::settle(
+                        tx,
+                        settlement,
+                        &mut settled,
+                        &mut ended,
+                    )?);
+                    continue;
+                }
                 let fenced = match settlement {
                     Settlement::Advance(_) => None,
-                    Settlement::Done {
-                        work_id, attempt, ..
-                    } => fenced_update(
+                    Settlement::Done { claim, .. } => fenced_update(
                         tx,
                         "UPDATE due_work SET state = 'done', lease_until = NULL
                          WHERE id = ?1 AND attempt = ?2 AND state = 'claimed'
                          RETURNING kind, campaign_id, journey_id, version, node_id, occurrence",
-                        params![work_id, attempt],
+                        params![claim.id, claim.fence],
                     )?,
-                    Settlement::Retry {
-                        work_id,
-                        attempt,
-                        at,
-                        ..
-                    } => fenced_update(
+                    Settlement::Retry { claim, at, .. } => fenced_update(
                         tx,
                         "UPDATE due_work SET state = 'pending', lease_until = NULL, due_at = ?3
                          WHERE id = ?1 AND attempt = ?2 AND state = 'claimed'
                          RETURNING kind, campaign_id, journey_id, version, node_id, occurrence",
-                        params![work_id, attempt, ms(*at)],
+                        params![claim.id, claim.fence, ms(*at)],
                     )?,
-                    Settlement::Defer {
-                        work_id,
-                        attempt,
-                        at,
-                    } => fenced_update(
+                    Settlement::Defer { claim, at } => fenced_update(
                         tx,
                         "UPDATE due_work SET state = 'pending', lease_until = NULL, due_at = ?3,
                                              attempt = attempt - 1
                          WHERE id = ?1 AND attempt = ?2 AND state = 'claimed'
                          RETURNING kind, campaign_id, journey_id, version, node_id, occurrence",
-                        params![work_id, attempt, ms(*at)],
+                        params![claim.id, claim.fence, ms(*at)],
                     )?,
-                    Settlement::Cancelled {
-                        work_id, attempt, ..
-                    } => fenced_update(
+                    Settlement::Cancelled { claim, .. } => fenced_update(
                         tx,
                         "UPDATE due_work SET state = 'cancelled', lease_until = NULL
                          WHERE id = ?1 AND attempt = ?2 AND state = 'claimed'
                          RETURNING kind, campaign_id, journey_id, version, node_id, occurrence",
-                        params![work_id, attempt],
+                        params![claim.id, claim.fence],
                     )?,
                 };
                 let Some((row, occurrence)) = fenced else {
@@ -441,7 +452,7 @@ impl WorkStore for SqliteStore {
                     && braked.aborted(tx, c)?
                 {
                     tx.prepare_cached("UPDATE due_work SET state = 'cancelled' WHERE id = ?1")
-                        .and_then(|mut s| s.execute([settlement.work_id()]))
+                        .and_then(|mut s| s.execute([settlement.claim().id]))
                         .map_err(backend)?;
                     ended.add(&row, "cancelled", 1);
                     continue;

@@ -1,5 +1,5 @@
-//! Due work: every send, occurrence, trigger and journey step is a row with a due time. The
-//! engine claims due rows in batches with a lease and settles each, fenced by its attempt: a
+//! Due work: every send, occurrence, trigger and journey step has a due time. The engine claims
+//! due work in batches with a lease and settles each claim, fenced by the claim's number: a
 //! settlement whose lease was lost changes nothing, so no outcome is recorded twice.
 
 use jiff::Timestamp;
@@ -16,7 +16,8 @@ pub enum WorkKind {
     Trigger,
     /// An audience-entry journey reads its audience.
     JourneyEntry,
-    /// One node of one enrollment.
+    /// One node of one enrollment. A step is not a row of its own: an enrollment waits for at
+    /// most one step, and a store may keep it in the enrollment (its id is the enrollment's).
     JourneyStep,
 }
 
@@ -44,9 +45,20 @@ impl WorkKind {
     }
 }
 
-/// A claimed row: what to do, for whom, and the attempt that fences its settlement.
+/// Which claim a settlement answers: the work claimed (its kind says where it lives, its id
+/// which one) and the claim's number. A settlement whose number is no longer the work's latest
+/// claim (the lease ran out and another worker took over) changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Claim {
+    pub kind: WorkKind,
+    pub id: i64,
+    pub fence: u32,
+}
+
+/// Claimed work: what to do, for whom, and the claim that fences its settlement.
 #[derive(Debug, Clone)]
 pub struct DueWork {
+    /// The row's id; a journey step's is its enrollment's.
     pub id: i64,
     pub kind: WorkKind,
     pub campaign_id: Option<String>,
@@ -57,10 +69,24 @@ pub struct DueWork {
     pub node_id: Option<String>,
     pub profile_id: Option<String>,
     pub due_at: Timestamp,
-    /// 1 on the first claim; each claim adds one.
+    /// Which try this is of the work (of this step, for a journey step): 1 on the first
+    /// claim; each claim adds one. Retries back off and give up by it.
     pub attempt: u32,
+    /// The claim's number, which fences its settlement. It never repeats for the same work: a
+    /// journey step's counts every claim of its enrollment, across its steps.
+    pub fence: u32,
     pub idempotency_key: Option<String>,
     pub payload: Option<serde_json::Value>,
+}
+
+impl DueWork {
+    pub fn claim(&self) -> Claim {
+        Claim {
+            kind: self.kind,
+            id: self.id,
+            fence: self.fence,
+        }
+    }
 }
 
 /// How a claimed row ends (or goes back to wait).
@@ -68,29 +94,22 @@ pub struct DueWork {
 pub enum Settlement {
     /// Done; `record` is appended to the action log (its idempotency key makes a repeat a no-op).
     Done {
-        work_id: i64,
-        attempt: u32,
+        claim: Claim,
         record: Option<ActionRecord>,
         idempotency_key: Option<String>,
     },
     /// Try again at `at` (a retryable failure, or a brake that is being engaged).
     Retry {
-        work_id: i64,
-        attempt: u32,
+        claim: Claim,
         at: Timestamp,
         reason: String,
     },
     /// Not this time: back to wait until `at`, the claim not counted as an attempt (a message
     /// its channel's rate limit cannot take soon).
-    Defer {
-        work_id: i64,
-        attempt: u32,
-        at: Timestamp,
-    },
+    Defer { claim: Claim, at: Timestamp },
     /// Not to be done any more (the campaign ended); recorded as cancelled.
     Cancelled {
-        work_id: i64,
-        attempt: u32,
+        claim: Claim,
         record: Option<ActionRecord>,
     },
     /// A journey step done: what it recorded and changed, and where the enrollment goes next.
@@ -100,8 +119,7 @@ pub enum Settlement {
 /// The outcome of one journey step for one enrollment.
 #[derive(Debug, Clone)]
 pub struct Advance {
-    pub work_id: i64,
-    pub attempt: u32,
+    pub claim: Claim,
     pub enrollment_id: i64,
     pub journey_id: String,
     pub version: u32,
@@ -146,13 +164,13 @@ pub struct EnrollmentInfo {
 }
 
 impl Settlement {
-    pub fn work_id(&self) -> i64 {
+    pub fn claim(&self) -> Claim {
         match self {
-            Self::Done { work_id, .. }
-            | Self::Retry { work_id, .. }
-            | Self::Defer { work_id, .. }
-            | Self::Cancelled { work_id, .. } => *work_id,
-            Self::Advance(a) => a.work_id,
+            Self::Done { claim, .. }
+            | Self::Retry { claim, .. }
+            | Self::Defer { claim, .. }
+            | Self::Cancelled { claim, .. } => *claim,
+            Self::Advance(a) => a.claim,
         }
     }
 }
@@ -184,14 +202,10 @@ pub trait WorkStore {
         lease_until: Timestamp,
         kinds: &[WorkKind],
     ) -> Result<Vec<DueWork>, StoreError>;
-    /// Extends the leases of rows still claimed under these `(id, attempt)`s to `lease_until`,
-    /// so a batch that takes long is not taken over while it is being carried out. Rows settled
-    /// meanwhile, or claimed again under a later attempt, are left alone. How many it extended.
-    fn renew_leases(
-        &self,
-        claims: &[(i64, u32)],
-        lease_until: Timestamp,
-    ) -> Result<u64, StoreError>;
+    /// Extends the leases of work still held under these claims to `lease_until`, so a batch
+    /// that takes long is not taken over while it is being carried out. Work settled meanwhile,
+    /// or claimed again since, is left alone. How many it extended.
+    fn renew_leases(&self, claims: &[Claim], lease_until: Timestamp) -> Result<u64, StoreError>;
     /// Puts every claimed row back to pending (its attempt kept). For a store only one engine
     /// uses, at that engine's start: whatever was claimed belonged to a process that died.
     fn release_claims(&self) -> Result<u64, StoreError>;

@@ -78,18 +78,20 @@ pub fn journey_version(data_dir: &Path, id: &str, version: u32) -> Value {
             params![id, version, o],
         )
     };
-    let steps = |states: &str| {
+    // Each enrollment records its steps that were cancelled (at its node); a stopped
+    // version's open steps the sweeper has not reached yet are cancelled already.
+    let steps = |filter: &str| {
         count(
             &c,
             &format!(
-                "SELECT COUNT(*) FROM due_work WHERE journey_id = ?1 AND version = ?2
-                 AND kind = 'journey_step' AND node_id IS NOT NULL AND state IN ({states})"
+                "SELECT IFNULL(SUM({filter}), 0) FROM enrollments WHERE journey_id = ?1
+                 AND version = ?2 AND node_id IS NOT NULL"
             ),
             params![id, version],
         )
     };
     let unswept = if stopped {
-        steps("'pending', 'claimed'")
+        steps("due_at IS NOT NULL")
     } else {
         0
     };
@@ -104,7 +106,7 @@ pub fn journey_version(data_dir: &Path, id: &str, version: u32) -> Value {
         "stopped": people("stopped") + if stopped { active } else { 0 },
         "removed": people("removed"),
         "timed_out": people("timed_out"),
-        "cancelled": steps("'cancelled'") + unswept,
+        "cancelled": steps("steps_cancelled") + unswept,
         "delivered": outcome("delivered"),
         "failed": outcome("failed"),
         "skipped": outcome("skipped"),

@@ -1,4 +1,4 @@
-//! Journey steps: one claimed row is one enrollment at one node. A message node is sent (one
+//! Journey steps: one claimed step is one enrollment at one node. A message node is sent (one
 //! delivery per row, so retries are clean); then the walk goes on in the core interpreter until
 //! the next message, a wait or the end, and the step is settled with everything it did (J2–J9).
 //! Every step of a version runs inside its brake, so after `stop` returns nothing more happens
@@ -72,8 +72,7 @@ fn advance(
     next: Next,
 ) -> Settlement {
     Settlement::Advance(Box::new(Advance {
-        work_id: work.id,
-        attempt: work.attempt,
+        claim: work.claim(),
         enrollment_id,
         journey_id: work.journey_id.clone().unwrap_or_default(),
         version: work.version,
@@ -233,8 +232,7 @@ async fn run_one(engine: &Engine, prepared: Prepared, now: Timestamp) -> (Ran, O
     };
     let Some(guard) = engine.brakes.enter_after(&subject, turn).await else {
         let braked = Settlement::Retry {
-            work_id: step.work.id,
-            attempt: step.work.attempt,
+            claim: step.work.claim(),
             at: now,
             reason: "braked".into(),
         };
@@ -267,8 +265,7 @@ async fn run_one(engine: &Engine, prepared: Prepared, now: Timestamp) -> (Ran, O
                     // The whole step runs again later: its walk is pure, its message keeps
                     // the row's key.
                     let retry = Settlement::Retry {
-                        work_id: step.work.id,
-                        attempt: step.work.attempt,
+                        claim: step.work.claim(),
                         at,
                         reason,
                     };
@@ -295,8 +292,7 @@ fn prepare<'a>(
     now: Timestamp,
 ) -> Prepared {
     let done = Settlement::Done {
-        work_id: work.id,
-        attempt: work.attempt,
+        claim: work.claim(),
         record: None,
         idempotency_key: None,
     };
@@ -316,8 +312,7 @@ fn prepare<'a>(
         JourneyVersionStatus::Live | JourneyVersionStatus::Closed
     ) {
         return Prepared::Settled(Settlement::Cancelled {
-            work_id: work.id,
-            attempt: work.attempt,
+            claim: work.claim(),
             record: None,
         });
     }

@@ -195,6 +195,9 @@ macro_rules! __conformance_checks {
                 fan_out_plans_a_large_audience_page_by_page,
                 stop_between_pages_lets_the_occurrence_finish,
                 settlements_after_a_brake_change_nothing,
+                a_step_claim_is_fenced_across_steps,
+                stop_leaves_claimed_steps_to_their_worker,
+                erasure_takes_claimed_steps_from_their_worker,
             }
         }
     };
