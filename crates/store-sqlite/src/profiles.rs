@@ -214,13 +214,11 @@ impl ProfileStore for SqliteStore {
             }
             // Every journey it is inside loses it, and the step it waited for there (claimed
             // or not: a worker's settlement of it finds its claim gone).
-            let inside: Vec<(String, u32, Option<String>)> = tx
+            let inside: Vec<(i64, String, u32)> = tx
                 .prepare_cached(
-                    "UPDATE enrollments SET state = 'removed', left_at = ?2, due_at = NULL,
-                                            step_at = NULL, claimed = 0,
-                                            steps_cancelled = steps_cancelled + (due_at IS NOT NULL)
+                    "UPDATE enrollments SET state = 'removed', left_at = ?2
                      WHERE profile_id = ?1 AND state = 'active'
-                     RETURNING journey_id, version, node_id",
+                     RETURNING id, journey_id, version",
                 )
                 .and_then(|mut s| {
                     s.query_map(params![id, ms(now)], |r| {
@@ -229,29 +227,14 @@ impl ProfileStore for SqliteStore {
                     .collect()
                 })
                 .map_err(backend)?;
-            // An active enrollment always waits for exactly one step.
-            let mut ended = crate::tallies::Ended::default();
-            for (journey_id, version, node_id) in &inside {
-                let step = (
-                    "journey_step".into(),
-                    None,
-                    Some(journey_id.clone()),
-                    *version,
-                    node_id.clone(),
-                );
-                ended.add(&step, "cancelled", 1);
-            }
-            ended.write(tx)?;
             // J3: leaving a closed version as its last profile finishes it.
             let ctx = CommandContext {
                 actor: "system (profile erased)".into(),
                 reason: None,
                 now,
             };
-            for (journey_id, version, _) in inside {
-                let mut enrolled = crate::tallies::Enrolled::default();
-                enrolled.left(&journey_id, version, "removed", 1);
-                enrolled.write(tx)?;
+            for (enrollment, journey_id, version) in inside {
+                crate::steps::removed(tx, &journey_id, version, enrollment)?;
                 crate::journeys::finish_if_empty(tx, &ctx, &journey_id, version)?;
             }
             Ok(tx

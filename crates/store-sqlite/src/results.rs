@@ -165,11 +165,11 @@ fn journey_people(
         results.per_node.entry(r.get(0)?).or_default().entered += r.get::<_, u64>(1)?;
     }
     for v in stopped_versions {
-        // Each active enrollment waits for exactly one step, at its node.
+        // The step each active enrollment waits for, at its node.
         let mut stmt = c.prepare_cached(
             "SELECT node_id, COUNT(*) FROM enrollments INDEXED BY enrollments_one_active
              WHERE journey_id = ?1 AND version = ?2 AND state = 'active'
-             AND node_id IS NOT NULL GROUP BY node_id",
+             AND due_at IS NOT NULL AND node_id IS NOT NULL GROUP BY node_id",
         )?;
         let mut rows = stmt.query(params![id, v])?;
         while let Some(r) = rows.next()? {

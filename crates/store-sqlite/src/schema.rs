@@ -394,14 +394,23 @@ ALTER TABLE enrollments ADD COLUMN claims INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE enrollments ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE enrollments ADD COLUMN steps_cancelled INTEGER NOT NULL DEFAULT 0;
 -- Open steps move over as waiting (a claimed one belonged to a process that stopped for the
--- upgrade). A step that was claimed, sent and not settled before it is sent again under a new
--- idempotency key: the key is now made from the step's columns.
-UPDATE enrollments SET step_at = w.due_at, due_at = w.due_at, node_id = w.node_id,
+-- upgrade). The key is now made from the step's columns, in the format later steps' keys had
+-- (`step:<enrollment>:<node>:<when>:<resume>`), so their `step_at` is read back from it and a
+-- retry goes on under the same key. A first step's key had another format: one that was
+-- sent without an answer before the upgrade goes out again under a new key.
+UPDATE enrollments SET step_at = IIF(w.keyed,
+                                     CAST(substr(w.rest, 1, instr(w.rest, ':') - 1) AS INTEGER),
+                                     enrollments.entered_at),
+                       due_at = w.due_at, node_id = w.node_id,
                        resume = IFNULL(w.payload ->> '$.resume', 0), attempt = w.attempt,
                        claims = w.attempt
-    FROM due_work w
-    WHERE w.enrollment_id = enrollments.id AND w.kind = 'journey_step'
-    AND w.state IN ('pending', 'claimed');
+    FROM (SELECT enrollment_id, node_id, due_at, payload, attempt,
+                 substr(idempotency_key, 1, length(prefix)) = prefix AS keyed,
+                 substr(idempotency_key, length(prefix) + 1) AS rest
+          FROM (SELECT *, 'step:' || enrollment_id || ':' || node_id || ':' AS prefix
+                FROM due_work WHERE kind = 'journey_step' AND state IN ('pending', 'claimed'))
+         ) AS w
+    WHERE w.enrollment_id = enrollments.id;
 UPDATE enrollments SET steps_cancelled = (
     SELECT COUNT(*) FROM due_work w WHERE w.enrollment_id = enrollments.id
     AND w.kind = 'journey_step' AND w.state = 'cancelled')
@@ -435,8 +444,9 @@ mod tests {
     type Step = (i64, Option<i64>, Option<i64>, bool, u32, u32, bool, u32);
 
     /// Migration 6 moves journey steps from `due_work` into their enrollments: open ones wait
-    /// (a claimed one is due again at once), cancelled ones are counted on the enrollment, and
-    /// `due_work` keeps only the other kinds.
+    /// (a claimed one is due again at once), a retried one keeps its key (its first due time
+    /// read back from it), cancelled ones are counted on the enrollment, and `due_work` keeps
+    /// only the other kinds.
     #[test]
     fn open_steps_move_into_their_enrollments() {
         let mut c = Connection::open_in_memory().expect("open");
@@ -447,14 +457,15 @@ mod tests {
         c.execute_batch(
             "INSERT INTO enrollments (id, journey_id, version, profile_id, state, node_id,
                                       entered_at, deadline)
-             VALUES (1, 'j', 1, 'p1', 'active', 'welcome', 0, 99),
+             VALUES (1, 'j', 1, 'p1', 'active', 'welcome', 3, 99),
                     (2, 'j', 1, 'p2', 'active', 'pause', 0, 99),
                     (3, 'j', 1, 'p3', 'removed', 'welcome', 0, 99);
              INSERT INTO due_work (kind, journey_id, version, enrollment_id, node_id, profile_id,
                                    due_at, state, attempt, lease_until, idempotency_key, payload)
-             VALUES ('journey_step', 'j', 1, 1, 'welcome', 'p1', 10, 'claimed', 2, 70, 'k1', NULL),
-                    ('journey_step', 'j', 1, 2, 'pause', 'p2', 20, 'pending', 0, NULL, 'k2',
-                     '{\"resume\":true}'),
+             VALUES ('journey_step', 'j', 1, 1, 'welcome', 'p1', 10, 'claimed', 2, 70,
+                     'step:j:1:1:welcome', NULL),
+                    ('journey_step', 'j', 1, 2, 'pause', 'p2', 25, 'pending', 1, NULL,
+                     'step:2:pause:20:true', '{\"resume\":true}'),
                     ('journey_step', 'j', 1, 3, 'welcome', 'p3', 5, 'cancelled', 0, NULL, 'k3', NULL),
                     ('journey_entry', 'j', 1, NULL, NULL, NULL, 30, 'pending', 0, NULL, 'k4', NULL);",
         )
@@ -484,8 +495,8 @@ mod tests {
         assert_eq!(
             steps,
             [
-                (1, Some(10), Some(10), false, 2, 2, false, 0),
-                (2, Some(20), Some(20), true, 0, 0, false, 0),
+                (1, Some(3), Some(10), false, 2, 2, false, 0),
+                (2, Some(20), Some(25), true, 1, 1, false, 0),
                 (3, None, None, false, 0, 0, false, 1),
             ]
         );

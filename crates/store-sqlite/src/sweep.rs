@@ -6,6 +6,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use sluice_store::StoreError;
 
 use crate::backend;
+use crate::convert::to_json;
 use crate::tallies::{Ended, cancel_rows};
 
 /// A planned sweep: its row id, the campaign or journey version, and when the brake was applied.
@@ -68,37 +69,42 @@ pub(crate) fn next(tx: &Transaction<'_>, limit: u32) -> Result<u64, StoreError> 
                 &mut ended,
             )?
             .len();
-            // Each active enrollment waits for exactly one step, cancelled with it (a claimed
-            // one is left to its worker, which stops the enrollment when it cancels the step).
-            let nodes: Vec<Option<String>> = tx
+            // An active enrollment waits for one step, cancelled with it (a claimed one is
+            // left to its worker, which stops the enrollment when it cancels the step). Read
+            // first: a database swept halfway before migration 6 has active enrollments whose
+            // step was cancelled and counted already.
+            let inside: Vec<(i64, Option<String>, bool)> = tx
                 .prepare_cached(
-                    "UPDATE enrollments SET state = 'stopped', left_at = ?4, due_at = NULL,
-                                            step_at = NULL, steps_cancelled = steps_cancelled + 1
-                     WHERE id IN (
-                         SELECT id FROM enrollments INDEXED BY enrollments_one_active
-                         WHERE journey_id = ?1 AND version = ?2 AND state = 'active'
-                         AND claimed = 0 LIMIT ?3)
-                     RETURNING node_id",
+                    "SELECT id, node_id, due_at IS NOT NULL
+                     FROM enrollments INDEXED BY enrollments_one_active
+                     WHERE journey_id = ?1 AND version = ?2 AND state = 'active'
+                     AND claimed = 0 LIMIT ?3",
                 )
                 .and_then(|mut s| {
-                    s.query_map(params![journey_id, version, limit, at], |r| r.get(0))?
-                        .collect()
+                    s.query_map(params![journey_id, version, limit], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })?
+                    .collect()
                 })
                 .map_err(backend)?;
-            for node_id in &nodes {
-                let step = (
-                    "journey_step".to_owned(),
-                    None,
-                    Some(journey_id.clone()),
-                    version,
-                    node_id.clone(),
-                );
-                ended.add(&step, "cancelled", 1);
+            let ids = to_json(&inside.iter().map(|(id, ..)| *id).collect::<Vec<_>>())?;
+            tx.prepare_cached(
+                "UPDATE enrollments SET state = 'stopped', left_at = ?2, due_at = NULL,
+                                        step_at = NULL,
+                                        steps_cancelled = steps_cancelled + (due_at IS NOT NULL)
+                 WHERE id IN (SELECT value FROM json_each(?1))",
+            )
+            .and_then(|mut s| s.execute(params![ids, at]))
+            .map_err(backend)?;
+            for (_, node_id, open) in &inside {
+                if *open {
+                    ended.step_cancelled(&journey_id, version, node_id.as_deref());
+                }
             }
             let mut enrolled = crate::tallies::Enrolled::default();
-            enrolled.left(&journey_id, version, "stopped", nodes.len() as i64);
+            enrolled.left(&journey_id, version, "stopped", inside.len() as i64);
             enrolled.write(tx)?;
-            entries.max(nodes.len())
+            entries.max(inside.len())
         }
         _ => 0,
     };

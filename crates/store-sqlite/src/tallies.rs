@@ -137,6 +137,23 @@ impl Ended {
             }
             _ => return,
         };
+        self.bump(key, n);
+    }
+
+    /// Counts the step an enrollment waited for at `node_id` as cancelled.
+    pub(crate) fn step_cancelled(&mut self, journey_id: &str, version: u32, node_id: Option<&str>) {
+        if let Some(node) = node_id {
+            let key = (
+                format!("journey:{journey_id}"),
+                version,
+                "cancelled",
+                node.to_owned(),
+            );
+            self.bump(key, 1);
+        }
+    }
+
+    fn bump(&mut self, key: WorkKey, n: i64) {
         match self.0.iter_mut().find(|(k, _)| *k == key) {
             Some((_, count)) => *count += n,
             None => self.0.push((key, n)),

@@ -200,8 +200,9 @@ impl Braked {
     }
 }
 
-/// Claims due rows of `kinds`: pending ones in due order, and claimed ones whose lease ran out
-/// (their worker died). One statement, so two engines never claim the same row.
+/// Claims up to `limit` due rows of `kinds`: claimed ones whose lease ran out (their worker
+/// died) first, then pending ones in due order. One statement, so two engines never claim the
+/// same row.
 fn claim_rows(
     tx: &Transaction<'_>,
     now: Timestamp,
@@ -221,13 +222,14 @@ fn claim_rows(
         .join(", ");
     tx.prepare_cached(&format!(
         "UPDATE due_work SET state = 'claimed', attempt = attempt + 1, lease_until = ?3
-         WHERE id IN (
+         WHERE id IN (SELECT id FROM (
+             SELECT id FROM (SELECT id FROM due_work WHERE state = 'claimed'
+                             AND lease_until < ?1 AND kind IN ({kinds}) LIMIT ?2)
+             UNION ALL
              SELECT id FROM (SELECT id FROM due_work WHERE state = 'pending'
                              AND kind IN ({kinds}) AND due_at <= ?1
-                             ORDER BY due_at, id LIMIT ?2)
-             UNION ALL
-             SELECT id FROM (SELECT id FROM due_work WHERE state = 'claimed'
-                             AND lease_until < ?1 AND kind IN ({kinds}) LIMIT ?2))
+                             ORDER BY due_at, id LIMIT ?2))
+         LIMIT ?2)
          RETURNING {WORK_COLUMNS}"
     ))
     .and_then(|mut s| {
@@ -253,6 +255,9 @@ impl WorkStore for SqliteStore {
             .collect();
         self.write(|tx| {
             if rows.is_empty() {
+                if !steps {
+                    return Ok(Vec::new());
+                }
                 return crate::steps::claims::claim(tx, now, limit, lease_until);
             }
             // Both queues busy: each gets half the batch at least, and what the other leaves.
@@ -398,8 +403,8 @@ impl WorkStore for SqliteStore {
                     held.push(crate::steps::settle(
                         tx,
                         settlement,
-                        &mut settled,
-                        &mut ended,
+                        (&mut settled, &mut ended),
+                        now,
                     )?);
                     continue;
                 }

@@ -72,8 +72,9 @@ pub struct DueWork {
     /// Which try this is of the work (of this step, for a journey step): 1 on the first
     /// claim; each claim adds one. Retries back off and give up by it.
     pub attempt: u32,
-    /// The claim's number, which fences its settlement. It never repeats for the same work: a
-    /// journey step's counts every claim of its enrollment, across its steps.
+    /// The claim's number, which fences its settlement. A journey step's counts every claim of
+    /// its enrollment, across its steps, so it never repeats; a row's is its attempt (a
+    /// deferral gives the number back, and the row's next claim has it again).
     pub fence: u32,
     pub idempotency_key: Option<String>,
     pub payload: Option<serde_json::Value>,
@@ -193,8 +194,9 @@ pub enum FanOut {
 }
 
 pub trait WorkStore {
-    /// Claims up to `limit` rows of `kinds` due at `now` — pending ones, and claimed ones whose
-    /// lease expired (their worker died) — leasing them until `lease_until`.
+    /// Claims up to `limit` units of work of `kinds` due at `now` — pending ones, and claimed
+    /// ones whose lease expired (their worker died) — leasing them until `lease_until`. When
+    /// journey steps and other kinds are both due, each gets at least half of `limit`.
     fn claim_due(
         &self,
         now: Timestamp,
@@ -206,7 +208,7 @@ pub trait WorkStore {
     /// that takes long is not taken over while it is being carried out. Work settled meanwhile,
     /// or claimed again since, is left alone. How many it extended.
     fn renew_leases(&self, claims: &[Claim], lease_until: Timestamp) -> Result<u64, StoreError>;
-    /// Puts every claimed row back to pending (its attempt kept). For a store only one engine
+    /// Puts all claimed work back to pending (its attempt kept). For a store only one engine
     /// uses, at that engine's start: whatever was claimed belonged to a process that died.
     fn release_claims(&self) -> Result<u64, StoreError>;
     /// Cancels up to `limit` rows that a brake ended (an aborted campaign's pending sends, a

@@ -57,7 +57,7 @@ pub enum JourneysCmd {
         #[command(flatten)]
         paging: Paging,
     },
-    /// Take one profile out of a live version; its pending steps are cancelled.
+    /// Take one profile out of a live version; its pending step is cancelled.
     Remove {
         id: String,
         #[arg(value_parser = parse_version)]
@@ -258,7 +258,7 @@ pub async fn run(ctx: &Ctx, cmd: JourneysCmd) -> Result<()> {
         } => {
             confirm(
                 &format!(
-                    "Remove profile {profile} from journey {id} v{version}? Its pending steps are cancelled."
+                    "Remove profile {profile} from journey {id} v{version}? Its pending step is cancelled."
                 ),
                 yes,
             )?;

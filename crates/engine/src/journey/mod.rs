@@ -1,5 +1,5 @@
 //! Journey steps: one claimed step is one enrollment at one node. A message node is sent (one
-//! delivery per row, so retries are clean); then the walk goes on in the core interpreter until
+//! delivery per step, so retries are clean); then the walk goes on in the core interpreter until
 //! the next message, a wait or the end, and the step is settled with everything it did (J2–J9).
 //! Every step of a version runs inside its brake, so after `stop` returns nothing more happens
 //! in that version (J4, B1).
@@ -263,7 +263,7 @@ async fn run_one(engine: &Engine, prepared: Prepared, now: Timestamp) -> (Ran, O
                 }
                 Verdict::Retry(at, reason) => {
                     // The whole step runs again later: its walk is pure, its message keeps
-                    // the row's key.
+                    // the step's key.
                     let retry = Settlement::Retry {
                         claim: step.work.claim(),
                         at,
@@ -282,8 +282,8 @@ type Rules<'a> = HashMap<(String, u32), BTreeMap<&'a str, Rule>>;
 
 /// Decides one step from what the batch read — nothing to run (its enrollment or version is
 /// gone, halted, or no longer active), a timeout, or a run — and walks a run up to its
-/// message: the row's own node when it is a message not sent yet, else wherever the walk from
-/// the row's node stops. A walk that stops at a wait or the end sends nothing.
+/// message: the step's own node when it is a message not sent yet, else wherever the walk from
+/// the step's node stops. A walk that stops at a wait or the end sends nothing.
 fn prepare<'a>(
     store: &dyn Store,
     batch: &'a Batch,

@@ -124,13 +124,7 @@ fn move_on(
     if moved == 1
         && let Next::Leave { state, .. } = &a.next
     {
-        settled
-            .enrolled
-            .left(&a.journey_id, a.version, state.as_str(), 1);
-        let version = (a.journey_id.clone(), a.version);
-        if !settled.left.contains(&version) {
-            settled.left.push(version);
-        }
+        settled.leave(&a.journey_id, a.version, state.as_str());
     }
     Ok(moved == 1)
 }
@@ -140,8 +134,8 @@ fn move_on(
 pub(crate) fn settle(
     tx: &Transaction<'_>,
     settlement: &Settlement,
-    settled: &mut Settled,
-    ended: &mut Ended,
+    (settled, ended): (&mut Settled, &mut Ended),
+    now: Timestamp,
 ) -> Result<bool, StoreError> {
     let claim = settlement.claim();
     let (record, key, journey_id) = match settlement {
@@ -169,19 +163,32 @@ pub(crate) fn settle(
             idempotency_key,
             ..
         } => {
-            let journey_id: Option<String> = tx
+            let closed: Option<(String, u32, String)> = tx
                 .prepare_cached(
                     "UPDATE enrollments SET due_at = NULL, step_at = NULL, claimed = 0
-                     WHERE id = ?1 AND claims = ?2 AND claimed = 1 RETURNING journey_id",
+                     WHERE id = ?1 AND claims = ?2 AND claimed = 1
+                     RETURNING journey_id, version, state",
                 )
                 .and_then(|mut s| {
-                    s.query_row(params![claim.id, claim.fence], |r| r.get(0))
-                        .optional()
+                    s.query_row(params![claim.id, claim.fence], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
+                    .optional()
                 })
                 .map_err(backend)?;
-            let Some(journey_id) = journey_id else {
+            let Some((journey_id, version, state)) = closed else {
                 return Ok(false);
             };
+            // Nothing to run for an enrollment still inside (its profile or its version is
+            // gone): it leaves as failed rather than stay inside with no step to come.
+            if state == "active" {
+                tx.prepare_cached(
+                    "UPDATE enrollments SET state = 'failed', left_at = ?2 WHERE id = ?1",
+                )
+                .and_then(|mut s| s.execute(params![claim.id, ms(now)]))
+                .map_err(backend)?;
+                settled.leave(&journey_id, version, "failed");
+            }
             (record, idempotency_key.as_deref(), journey_id)
         }
     };
@@ -224,17 +231,7 @@ pub(crate) fn cancel(
     let Some((journey_id, version, node_id, state)) = row else {
         return Ok(None);
     };
-    ended.add(
-        &(
-            "journey_step".into(),
-            None,
-            Some(journey_id.clone()),
-            version,
-            node_id.clone(),
-        ),
-        "cancelled",
-        1,
-    );
+    ended.step_cancelled(&journey_id, version, node_id.as_deref());
     if state == "active" {
         let stopped = tx
             .prepare_cached(
@@ -353,6 +350,18 @@ pub(crate) struct Settled {
 }
 
 impl Settled {
+    /// An enrollment of the version left in `state`.
+    fn leave(&mut self, journey_id: &str, version: u32, state: &str) {
+        self.enrolled.left(journey_id, version, state, 1);
+        if !self
+            .left
+            .iter()
+            .any(|(j, v)| j == journey_id && *v == version)
+        {
+            self.left.push((journey_id.to_owned(), version));
+        }
+    }
+
     pub(crate) fn write(self, tx: &Transaction<'_>, now: Timestamp) -> Result<(), StoreError> {
         self.tallies.write(tx)?;
         self.visits.write(tx)?;

@@ -198,6 +198,7 @@ macro_rules! __conformance_checks {
                 a_step_claim_is_fenced_across_steps,
                 stop_leaves_claimed_steps_to_their_worker,
                 erasure_takes_claimed_steps_from_their_worker,
+                a_step_with_nothing_to_run_ends_its_enrollment,
             }
         }
     };

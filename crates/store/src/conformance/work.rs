@@ -665,3 +665,27 @@ pub fn erasure_takes_claimed_steps_from_their_worker(store: &dyn Store) {
     );
     assert!(claim(store, 10_000, 10).is_empty(), "nothing left to do");
 }
+
+/// A step with nothing to run for an enrollment still inside (its profile or version gone)
+/// ends the enrollment as failed rather than leave it inside with no step to come; the last
+/// one out of a closed version finishes it (J3).
+pub fn a_step_with_nothing_to_run_ends_its_enrollment(store: &dyn Store) {
+    live_journey(store, "jrn_a", json!({"mode": "always"}));
+    record(store, &[event("p1", "signed_up", now())], now());
+    let held = claim(store, 0, 10);
+    assert_eq!(held.len(), 1);
+    close(store, "jrn_a", 1, &ctx_at("ann", later(1)));
+    assert_eq!(status(store, "jrn_a", 1), JourneyVersionStatus::Closed);
+    let done = Settlement::Done {
+        claim: held[0].claim(),
+        record: None,
+        idempotency_key: None,
+    };
+    assert_eq!(store.settle(&[done], later(2)).expect("settle"), [true]);
+    assert_eq!(
+        who(&enrollments(store, "jrn_a", 1, None)),
+        [p("p1", EnrollmentState::Failed)]
+    );
+    assert_eq!(status(store, "jrn_a", 1), JourneyVersionStatus::Finished);
+    assert!(claim(store, 10_000, 10).is_empty(), "nothing left to do");
+}
