@@ -577,3 +577,91 @@ async fn stop_while_sending_holds_the_brake() {
         app.stop().await;
     }
 }
+
+/// A journey's messages to a rate-limited channel beyond what a batch may send are deferred in
+/// the store, as a campaign's are, instead of holding the engine while the limit lets them
+/// through one by one: with the (test) clock standing still, only the batch's allowance goes
+/// out; as time passes the rest follow, each profile greeted exactly once, and the Results and
+/// the rows agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_channel_defers_journey_messages() {
+    const PEOPLE: usize = 12;
+    let app = spawn_with(Options {
+        engine: true,
+        ..Options::default()
+    })
+    .await;
+    let (receiver, url) = Receiver::start().await;
+    let (channel, template) = hook(&app, &url, "{{ profile.id }}").await;
+    // Four a second: a batch may send one (a quarter second's worth).
+    app.put(
+        &format!("/api/v1/channels/{channel}"),
+        json!({"name": "hook", "type": "webhook", "config": {"url": url},
+               "rate_limit_per_second": 4}),
+    )
+    .await
+    .expect(200);
+    let journey = app
+        .post(
+            "/api/v1/journeys",
+            json!({
+                "name": "hello", "entry": {"type": "event", "event": "signed_up"},
+                "start": "hello",
+                "nodes": [
+                    {"id": "hello", "type": "message", "channel_id": channel,
+                     "template_id": template, "next": "done"},
+                    {"id": "done", "type": "end"}
+                ]
+            }),
+        )
+        .await;
+    let id = id_of(journey.expect(201));
+    app.post_empty(&format!("/api/v1/journeys/{id}/versions/1/publish"))
+        .await
+        .expect(200);
+    let events: Vec<Value> = (0..PEOPLE)
+        .map(|i| json!({"profile_id": format!("p{i:02}"), "name": "signed_up"}))
+        .collect();
+    app.post("/api/v1/events", Value::Array(events))
+        .await
+        .expect(202);
+    wait_for("the first message", async || !receiver.bodies().is_empty()).await;
+    // Real time passes, the test clock does not: the deferred messages are not due yet.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let early = receiver.bodies().len();
+    assert!(
+        early < PEOPLE / 2,
+        "{early} messages went out while the limit's clock stood still"
+    );
+    for _ in 0..20 {
+        if receiver.bodies().len() == PEOPLE {
+            break;
+        }
+        app.advance("PT5S").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let mut greeted: Vec<String> = receiver
+        .bodies()
+        .iter()
+        .map(|b| b["body"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    greeted.sort();
+    let expected: Vec<String> = (0..PEOPLE).map(|i| format!("p{i:02}")).collect();
+    assert_eq!(greeted, expected, "each profile greeted exactly once");
+    wait_for("everybody done", async || {
+        app.get(&format!("/api/v1/journeys/{id}/versions/1/results"))
+            .await
+            .expect(200)["completed"]
+            .as_u64()
+            == Some(PEOPLE as u64)
+    })
+    .await;
+    let results = app
+        .get(&format!("/api/v1/journeys/{id}/versions/1/results"))
+        .await;
+    let results = results.expect(200);
+    assert_eq!(results["delivered"].as_u64(), Some(PEOPLE as u64));
+    let rows = common::recount::journey_version(app.data_dir(), &id, 1);
+    common::recount::assert_agrees(results, &rows, "rate-limited journey");
+    app.stop().await;
+}

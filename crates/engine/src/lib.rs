@@ -4,6 +4,7 @@
 //! work and records no delivery twice. Time comes from the `Clock`; the brakes (`Brakes`) keep
 //! B1 inside the process.
 
+mod allowance;
 mod brakes;
 mod journey;
 mod notify;

@@ -13,6 +13,7 @@ use sluice_core::profile::Profile;
 use sluice_core::template::CompiledTemplate;
 use sluice_store::{ActionRecord, DueWork, Outcome, Settlement, StoreError, WorkKind};
 
+use crate::allowance::Allowance;
 use crate::brakes::{BrakeSubject, InFlight};
 use crate::{Engine, blocking};
 
@@ -329,37 +330,25 @@ pub(crate) async fn deliver(engine: &Engine, works: Vec<DueWork>) -> Result<(), 
     crate::in_chunks(engine, steps, |chunk| send_chunk(engine, chunk, now)).await
 }
 
-/// A rate-limited channel is given what it can take in a quarter of a second per batch; the
-/// rest goes back to wait in the store, due when the limit will have room (not counted as an
-/// attempt). So a slow channel never holds the engine — other campaigns, journeys, the next
-/// page of a fan-out — for long.
+/// A rate-limited channel gets its allowance of the batch (`Allowance`); the rest is deferred.
 fn defer_beyond_rate(steps: Vec<Step>, now: Timestamp) -> Vec<Step> {
-    let mut taken: HashMap<*const RateLimiter, u32> = HashMap::new();
+    let allowance = Allowance::default();
     steps
         .into_iter()
-        .map(|step| {
-            let Step::Send(ready) = step else {
-                return step;
-            };
-            let Some((limiter, rate)) = ready
+        .map(|step| match step {
+            Step::Send(ready) => match ready
                 .plan
                 .limiter
                 .as_ref()
-                .and_then(|l| Some((Arc::as_ptr(l), l.per_second()?)))
-            else {
-                return Step::Send(ready);
-            };
-            let n = taken.entry(limiter).or_default();
-            *n += 1;
-            let allowance = (rate / 4).max(1);
-            if *n <= allowance {
-                return Step::Send(ready);
-            }
-            let wait = std::time::Duration::from_secs(1) * (*n - allowance) / rate;
-            Step::Decided(Settlement::Defer {
-                claim: ready.work.claim(),
-                at: now + wait,
-            })
+                .and_then(|l| allowance.deferred(l, now))
+            {
+                Some(at) => Step::Decided(Settlement::Defer {
+                    claim: ready.work.claim(),
+                    at,
+                }),
+                None => Step::Send(ready),
+            },
+            decided => decided,
         })
         .collect()
 }

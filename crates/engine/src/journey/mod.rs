@@ -26,6 +26,7 @@ use batch::{Batch, load, resumes};
 use message::{Outgoing, outbound};
 
 use crate::Engine;
+use crate::allowance::Allowance;
 use crate::brakes::{BrakeSubject, InFlight};
 use crate::send::Verdict;
 
@@ -89,8 +90,9 @@ fn advance(
 /// Carries out a batch of journey steps, chunks at a time, each under its version's brake.
 pub(crate) async fn step(engine: &Engine, works: Vec<DueWork>) -> Result<(), StoreError> {
     let batch = Arc::new(load(engine, &works).await?);
+    let allowance = Allowance::default();
     crate::in_chunks(engine, works, |chunk| {
-        run_chunk(engine, Arc::clone(&batch), chunk)
+        run_chunk(engine, Arc::clone(&batch), &allowance, chunk)
     })
     .await
 }
@@ -162,6 +164,7 @@ enum Ran {
 async fn run_chunk(
     engine: &Engine,
     batch: Arc<Batch>,
+    allowance: &Allowance,
     chunk: Vec<DueWork>,
 ) -> Result<(), StoreError> {
     let now = engine.clock.now();
@@ -178,9 +181,13 @@ async fn run_chunk(
         .await
         .map_err(|e| StoreError::Backend(format!("journey walk failed: {e}")))?
     };
-    let ran =
-        futures_util::future::join_all(prepared.into_iter().map(|step| run_one(engine, step, now)))
-            .await;
+    let ran = futures_util::future::join_all(
+        prepared
+            .into_iter()
+            .map(|step| defer_beyond_rate(step, allowance, now))
+            .map(|step| run_one(engine, step, now)),
+    )
+    .await;
     let mut guards: Vec<InFlight> = Vec::with_capacity(ran.len());
     let mut steps = Vec::with_capacity(ran.len());
     for (step, guard) in ran {
@@ -208,6 +215,24 @@ async fn run_chunk(
     // Only now, with every step of the chunk written, may a waiting brake return.
     drop(guards);
     Ok(())
+}
+
+/// A step whose message is beyond its rate-limited channel's allowance for the batch runs
+/// again when the limit has room (its walk is pure; it keeps its key).
+fn defer_beyond_rate(prepared: Prepared, allowance: &Allowance, now: Timestamp) -> Prepared {
+    if let Prepared::Run(step) = &prepared
+        && let Some((_, Outgoing::Ready(out))) = &step.message
+        && let Some(at) = out
+            .limiter
+            .as_ref()
+            .and_then(|l| allowance.deferred(l, now))
+    {
+        return Prepared::Settled(Settlement::Defer {
+            claim: step.work.claim(),
+            at,
+        });
+    }
+    prepared
 }
 
 /// Sends a step's message, if it has one. B1: the version's brake is checked and the step

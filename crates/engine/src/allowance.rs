@@ -1,0 +1,28 @@
+//! What a rate-limited channel is given per batch: a quarter of a second's worth of messages.
+//! The rest of the batch's messages for it go back to wait in the store, due when the limit
+//! will have room (a deferral is not counted as an attempt), so a slow channel never holds the
+//! engine — other campaigns, journeys, the next page of a fan-out — for long.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use sluice_channels::RateLimiter;
+
+/// Messages taken so far in one batch, per limiter (keyed by its address: the batch holds
+/// every limiter it counts, so no address is reused while it runs).
+#[derive(Default)]
+pub(crate) struct Allowance(Mutex<HashMap<usize, u32>>);
+
+impl Allowance {
+    /// Takes one message for `limiter`: `None` when it goes now, else when it is due again.
+    pub(crate) fn deferred(&self, limiter: &Arc<RateLimiter>, now: Timestamp) -> Option<Timestamp> {
+        let rate = limiter.per_second()?;
+        let mut taken = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = taken.entry(Arc::as_ptr(limiter) as usize).or_default();
+        *n += 1;
+        let allowance = (rate / 4).max(1);
+        (*n > allowance).then(|| now + Duration::from_secs(1) * (*n - allowance) / rate)
+    }
+}
