@@ -4,6 +4,10 @@
 //!
 //! `cargo bench -p sluice-api --bench delivery` (`SLUICE_BENCH_ROWS`, default 100,000).
 
+// The allocator of the `sluice` binary (see crates/cli/src/main.rs), so figures are its own.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod support;
 
 use std::sync::atomic::Ordering;

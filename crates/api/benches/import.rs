@@ -3,6 +3,10 @@
 //!
 //! `cargo bench -p sluice-api --bench import` (set `SLUICE_BENCH_ROWS` for another size).
 
+// The allocator of the `sluice` binary (see crates/cli/src/main.rs), so figures are its own.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::Instant;
 
 use sluice_api::ServeConfig;

@@ -8,6 +8,10 @@
 //! `cargo bench -p sluice-api --bench journey` (`SLUICE_BENCH_ROWS`, default 100,000;
 //! `SLUICE_BENCH_CHANNELS=inbox` runs one channel's pass).
 
+// The allocator of the `sluice` binary (see crates/cli/src/main.rs), so figures are its own.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod support;
 
 use std::sync::atomic::Ordering;
