@@ -163,24 +163,44 @@ pub(crate) fn settle(
             idempotency_key,
             ..
         } => {
-            let closed: Option<(String, u32, String)> = tx
+            let held: Option<(String, u32, String, bool)> = tx
                 .prepare_cached(
-                    "UPDATE enrollments SET due_at = NULL, step_at = NULL, claimed = 0
-                     WHERE id = ?1 AND claims = ?2 AND claimed = 1
-                     RETURNING journey_id, version, state",
+                    "SELECT e.journey_id, e.version, e.state, v.status = 'stopped'
+                     FROM enrollments e
+                     LEFT JOIN journey_versions v
+                     ON v.journey_id = e.journey_id AND v.version = e.version
+                     WHERE e.id = ?1 AND e.claims = ?2 AND e.claimed = 1",
                 )
                 .and_then(|mut s| {
                     s.query_row(params![claim.id, claim.fence], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get::<_, Option<bool>>(3)?.unwrap_or(false),
+                        ))
                     })
                     .optional()
                 })
                 .map_err(backend)?;
-            let Some((journey_id, version, state)) = closed else {
+            let Some((journey_id, version, state, stopped)) = held else {
                 return Ok(false);
             };
-            // Nothing to run for an enrollment still inside (its profile or its version is
-            // gone): it leaves as failed rather than stay inside with no step to come.
+            // An enrollment still inside a stopped version was halted by the stop (the engine
+            // may have read it as stopped before the sweeper got there): its step is cancelled
+            // and it leaves as stopped, as the stop counted it.
+            if state == "active" && stopped {
+                cancel(tx, claim.id, Some(claim.fence), ended)?;
+                return Ok(true);
+            }
+            tx.prepare_cached(
+                "UPDATE enrollments SET due_at = NULL, step_at = NULL, claimed = 0 WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute([claim.id]))
+            .map_err(backend)?;
+            // Nothing to run for an enrollment still inside a live or closed version (its
+            // profile is gone): it leaves as failed rather than stay inside with no step to
+            // come.
             if state == "active" {
                 tx.prepare_cached(
                     "UPDATE enrollments SET state = 'failed', left_at = ?2 WHERE id = ?1",

@@ -206,6 +206,15 @@ pub fn abort_counts_open_sends_and_leaves_rows_to_the_sweeper(store: &dyn Store)
     assert_eq!(store.sweep(10).expect("sweep"), 0);
 }
 
+/// `jrn_a` v1's Results: entered, active, stopped, cancelled, and cancelled summed per node.
+fn people_of_jrn_a(store: &dyn Store) -> (u64, u64, u64, u64, u64) {
+    let r = store
+        .results(&version_subject("jrn_a", 1))
+        .expect("results");
+    let cancelled: u64 = r.per_node.values().map(|c| c.cancelled).sum();
+    (r.entered, r.active, r.stopped, r.cancelled, cancelled)
+}
+
 /// J4 in constant time: a stop halts everybody inside by its counter; until the sweeper
 /// reaches them their enrollments read as stopped (results, listings, the engine's view) and
 /// their steps as cancelled.
@@ -223,14 +232,7 @@ pub fn stop_reads_as_halted_before_the_sweep(store: &dyn Store) {
         Some((3, Some(3)))
     );
     assert_eq!(status(store, "jrn_a", 1), JourneyVersionStatus::Stopped);
-    let counted = |store: &dyn Store| {
-        let r = store
-            .results(&version_subject("jrn_a", 1))
-            .expect("results");
-        let cancelled: u64 = r.per_node.values().map(|c| c.cancelled).sum();
-        (r.entered, r.active, r.stopped, r.cancelled, cancelled)
-    };
-    assert_eq!(counted(store), (3, 0, 3, 3, 3));
+    assert_eq!(people_of_jrn_a(store), (3, 0, 3, 3, 3));
     assert!(enrollments(store, "jrn_a", 1, Some(EnrollmentState::Active)).is_empty());
     let stopped = enrollments(store, "jrn_a", 1, Some(EnrollmentState::Stopped));
     assert_eq!(stopped.len(), 3);
@@ -246,7 +248,11 @@ pub fn stop_reads_as_halted_before_the_sweep(store: &dyn Store) {
     );
 
     assert!(sweep_all(store) >= 3);
-    assert_eq!(counted(store), (3, 0, 3, 3, 3), "sweeping changes no count");
+    assert_eq!(
+        people_of_jrn_a(store),
+        (3, 0, 3, 3, 3),
+        "sweeping changes no count"
+    );
     let stopped = enrollments(store, "jrn_a", 1, Some(EnrollmentState::Stopped));
     assert!(stopped.iter().all(|e| e.left_at == Some(later(60))));
     assert!(claim(store, 120, 10).is_empty());
@@ -595,27 +601,37 @@ pub fn a_step_claim_is_fenced_across_steps(store: &dyn Store) {
 /// due again when the lease runs out, and cancelled then.
 pub fn stop_leaves_claimed_steps_to_their_worker(store: &dyn Store) {
     live_journey(store, "jrn_a", json!({"mode": "always"}));
-    let three = ["p1", "p2", "p3"].map(|id| event(id, "signed_up", now()));
-    assert_eq!(record(store, &three, now()), 3);
-    let held = claim(store, 0, 2);
-    assert_eq!(held.len(), 2);
+    let four = ["p1", "p2", "p3", "p4"].map(|id| event(id, "signed_up", now()));
+    assert_eq!(record(store, &four, now()), 4);
+    let held = claim(store, 0, 3);
+    assert_eq!(held.len(), 3);
     stop(store, "jrn_a", 1, &ctx_at("bob", later(10)));
-    let counted = |store: &dyn Store| {
-        let r = store
-            .results(&version_subject("jrn_a", 1))
-            .expect("results");
-        let cancelled: u64 = r.per_node.values().map(|c| c.cancelled).sum();
-        (r.entered, r.active, r.stopped, r.cancelled, cancelled)
-    };
-    assert_eq!(counted(store), (3, 0, 3, 3, 3));
+    assert_eq!(people_of_jrn_a(store), (4, 0, 4, 4, 4));
     sweep_all(store);
-    assert_eq!(counted(store), (3, 0, 3, 3, 3), "after the sweep");
+    assert_eq!(people_of_jrn_a(store), (4, 0, 4, 4, 4), "after the sweep");
     let cancel = Settlement::Cancelled {
         claim: held[0].claim(),
         record: None,
     };
     assert_eq!(store.settle(&[cancel], later(11)).expect("settle"), [true]);
-    assert_eq!(counted(store), (3, 0, 3, 3, 3), "after the worker's cancel");
+    assert_eq!(
+        people_of_jrn_a(store),
+        (4, 0, 4, 4, 4),
+        "after the worker's cancel"
+    );
+    // A worker that read the enrollment as stopped before reading its version as stopped
+    // finds nothing to run: the step is cancelled all the same, and the enrollment stopped.
+    let nothing = Settlement::Done {
+        claim: held[2].claim(),
+        record: None,
+        idempotency_key: None,
+    };
+    assert_eq!(store.settle(&[nothing], later(11)).expect("settle"), [true]);
+    assert_eq!(
+        people_of_jrn_a(store),
+        (4, 0, 4, 4, 4),
+        "after a step with nothing to run"
+    );
     // The other worker died: its step comes back when the lease runs out, and is cancelled.
     let again = claim(store, 61, 10);
     assert_eq!(again.iter().map(|w| w.id).collect::<Vec<_>>(), [held[1].id]);
@@ -624,9 +640,13 @@ pub fn stop_leaves_claimed_steps_to_their_worker(store: &dyn Store) {
         record: None,
     };
     assert_eq!(store.settle(&[cancel], later(62)).expect("settle"), [true]);
-    assert_eq!(counted(store), (3, 0, 3, 3, 3), "after the late cancel");
+    assert_eq!(
+        people_of_jrn_a(store),
+        (4, 0, 4, 4, 4),
+        "after the late cancel"
+    );
     let stopped = enrollments(store, "jrn_a", 1, Some(EnrollmentState::Stopped));
-    assert_eq!(stopped.len(), 3);
+    assert_eq!(stopped.len(), 4);
     assert!(
         stopped.iter().all(|e| e.left_at == Some(later(10))),
         "{stopped:?}"
