@@ -497,6 +497,36 @@ async fn a_recurring_audience_entry_follows_its_schedule_reentry_and_close() {
 /// B1 for journeys under concurrency: stop while a slow receiver holds messages in flight.
 /// When the call returns, its summary counts exactly what the receiver got, everybody not done
 /// is halted, and nothing more arrives. Repeated, so a race that only sometimes loses shows up.
+/// A live journey `hello` (one message, then the end) and `people` profiles p00, p01…
+/// entering it: its id.
+async fn hello_journey(app: &TestApp, (channel, template): (&str, &str), people: usize) -> String {
+    let journey = app
+        .post(
+            "/api/v1/journeys",
+            json!({
+                "name": "hello", "entry": {"type": "event", "event": "signed_up"},
+                "start": "hello",
+                "nodes": [
+                    {"id": "hello", "type": "message", "channel_id": channel,
+                     "template_id": template, "next": "done"},
+                    {"id": "done", "type": "end"}
+                ]
+            }),
+        )
+        .await;
+    let id = id_of(journey.expect(201));
+    app.post_empty(&format!("/api/v1/journeys/{id}/versions/1/publish"))
+        .await
+        .expect(200);
+    let events: Vec<Value> = (0..people)
+        .map(|i| json!({"profile_id": format!("p{i:02}"), "name": "signed_up"}))
+        .collect();
+    app.post("/api/v1/events", Value::Array(events))
+        .await
+        .expect(202);
+    id
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_while_sending_holds_the_brake() {
     const PEOPLE: usize = 1_200;
@@ -508,30 +538,7 @@ async fn stop_while_sending_holds_the_brake() {
         .await;
         let (receiver, url) = Receiver::answering_after(Duration::from_millis(50)).await;
         let (channel, template) = hook(&app, &url, "Hi {{ profile.id }}").await;
-        let journey = app
-            .post(
-                "/api/v1/journeys",
-                json!({
-                    "name": "hello", "entry": {"type": "event", "event": "signed_up"},
-                    "start": "hello",
-                    "nodes": [
-                        {"id": "hello", "type": "message", "channel_id": channel,
-                         "template_id": template, "next": "done"},
-                        {"id": "done", "type": "end"}
-                    ]
-                }),
-            )
-            .await;
-        let id = id_of(journey.expect(201));
-        app.post_empty(&format!("/api/v1/journeys/{id}/versions/1/publish"))
-            .await
-            .expect(200);
-        let events: Vec<Value> = (0..PEOPLE)
-            .map(|i| json!({"profile_id": format!("p{i}"), "name": "signed_up"}))
-            .collect();
-        app.post("/api/v1/events", Value::Array(events))
-            .await
-            .expect(202);
+        let id = hello_journey(&app, (&channel, &template), PEOPLE).await;
         wait_for("the first messages", async || !receiver.bodies().is_empty()).await;
 
         let stopped = app
@@ -601,30 +608,7 @@ async fn a_rate_limited_channel_defers_journey_messages() {
     )
     .await
     .expect(200);
-    let journey = app
-        .post(
-            "/api/v1/journeys",
-            json!({
-                "name": "hello", "entry": {"type": "event", "event": "signed_up"},
-                "start": "hello",
-                "nodes": [
-                    {"id": "hello", "type": "message", "channel_id": channel,
-                     "template_id": template, "next": "done"},
-                    {"id": "done", "type": "end"}
-                ]
-            }),
-        )
-        .await;
-    let id = id_of(journey.expect(201));
-    app.post_empty(&format!("/api/v1/journeys/{id}/versions/1/publish"))
-        .await
-        .expect(200);
-    let events: Vec<Value> = (0..PEOPLE)
-        .map(|i| json!({"profile_id": format!("p{i:02}"), "name": "signed_up"}))
-        .collect();
-    app.post("/api/v1/events", Value::Array(events))
-        .await
-        .expect(202);
+    let id = hello_journey(&app, (&channel, &template), PEOPLE).await;
     wait_for("the first message", async || !receiver.bodies().is_empty()).await;
     // Real time passes, the test clock does not: the deferred messages are not due yet.
     tokio::time::sleep(Duration::from_millis(1500)).await;

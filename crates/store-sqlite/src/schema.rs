@@ -420,6 +420,13 @@ DELETE FROM due_work WHERE kind = 'journey_step';
 DROP INDEX due_work_by_enrollment;
 CREATE INDEX enrollments_due ON enrollments(due_at) WHERE due_at IS NOT NULL;
 ",
+    // 7
+    r"
+-- Erasing a profile cancels its pending sends: without an index that read every row of
+-- `due_work` (a million pending sends: a full scan per erasure, holding the writer). The
+-- index is written once per send planned and never moves after (nothing it names changes).
+CREATE INDEX due_work_by_profile ON due_work(profile_id) WHERE profile_id IS NOT NULL;
+",
 ];
 
 /// Brings the database up to the latest schema; each migration runs in its own transaction.
@@ -508,5 +515,27 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .expect("rows");
         assert_eq!(kinds, ["journey_entry"]);
+    }
+
+    /// An erasure finds the profile's pending sends through an index, not a full scan.
+    #[test]
+    fn erasure_reads_only_the_profiles_sends() {
+        let mut c = Connection::open_in_memory().expect("open");
+        migrate(&mut c).expect("migrate");
+        let plan: Vec<String> = c
+            .prepare(
+                "EXPLAIN QUERY PLAN UPDATE due_work SET state = 'cancelled'
+                 WHERE profile_id = ?1 AND state = 'pending'",
+            )
+            .expect("prepare")
+            .query_map(["p1"], |r| r.get(3))
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("plan");
+        assert!(
+            plan.iter()
+                .any(|d| d.contains("USING INDEX due_work_by_profile")),
+            "{plan:?}"
+        );
     }
 }
