@@ -174,6 +174,41 @@ async fn an_immediate_campaign_sends_one_message_per_member_and_completes() {
     assert_eq!(occurrences.body["items"][0]["delivered"], 40);
 }
 
+/// Moving the test clock past the lease of sends still in flight (a slow receiver) does not let
+/// the other worker take them over and send them again: the jump carries the leases along.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_jump_does_not_send_work_in_flight_twice() {
+    let app = engine_app().await;
+    let (receiver, url) = Receiver::start(Duration::from_millis(1500)).await;
+    people(&app, 40).await;
+    let id = campaign(&app, &url).await;
+    app.post_empty(&format!("/api/v1/campaigns/{id}/activate"))
+        .await
+        .expect(200);
+    let in_flight = async || {
+        app.get(&format!("/api/v1/campaigns/{id}/results"))
+            .await
+            .expect(200)["active"]
+            .as_u64()
+            == Some(40)
+    };
+    wait_for("every send planned", in_flight).await;
+    // The first batch is at the receiver now; the lease is two minutes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.advance("PT1H").await;
+    wait_for("completion", async || {
+        app.get(&format!("/api/v1/campaigns/{id}")).await.body["status"] == "completed"
+    })
+    .await;
+    let requests = receiver.requests();
+    let keys: HashSet<&str> = requests.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        (requests.len(), keys.len()),
+        (40, 40),
+        "each send delivered once"
+    );
+}
+
 /// B1 under concurrency: abort while a slow receiver holds deliveries in flight. When the call
 /// returns, the summary counts exactly what the receiver got, and that never grows again.
 /// Repeated, so a race that only sometimes loses shows up.

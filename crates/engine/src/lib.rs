@@ -6,6 +6,7 @@
 
 mod allowance;
 mod brakes;
+mod held;
 mod journey;
 mod notify;
 mod send;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt as _;
 
+use jiff::Timestamp;
 use sluice_core::clock::Clock;
 use sluice_store::{Claim, DueWork, Store, StoreError, WorkKind};
 use tokio::sync::Notify;
@@ -81,6 +83,7 @@ pub struct Engine {
     senders: send::Senders,
     forwarder: notify::Forwarder,
     settler: settle::Settler,
+    held: held::Held,
 }
 
 impl std::fmt::Debug for Engine {
@@ -146,7 +149,23 @@ impl Engine {
             senders: send::Senders::default(),
             forwarder: notify::Forwarder::default(),
             settler: settle::Settler::default(),
+            held: held::Held::default(),
         })
+    }
+
+    /// Moves the test clock to `to` (by calling `set`) together with the leases of the work
+    /// being carried out: each is renewed to `to` plus the lease first, so the jump cannot
+    /// expire a lease a worker still holds. No batch claims meanwhile.
+    pub async fn jump_clock<T>(
+        &self,
+        to: Timestamp,
+        set: impl FnOnce() -> T,
+    ) -> Result<T, StoreError> {
+        let _gate = self.held.gate.write().await;
+        let claims = self.held.all();
+        let until = to + self.config.lease;
+        blocking(&self.store, move |s| s.renew_leases(&claims, until)).await?;
+        Ok(set())
     }
 
     pub fn brakes(&self) -> &Arc<Brakes> {
@@ -209,6 +228,8 @@ impl Engine {
         // Rows a brake ended are cancelled in small batches, so neither the brake nor the
         // writers waiting behind this one hold the store for long.
         let swept = blocking(&self.store, |s| s.sweep(SWEEP_BATCH)).await?;
+        // Not while the test clock jumps: the leases are taken at the time it jumps to.
+        let gate = self.held.gate.read().await;
         let now = self.clock.now();
         let lease_until = now + self.config.lease;
         let batch = self.config.batch;
@@ -222,6 +243,8 @@ impl Engine {
         .await?;
         let n = claimed.len() + swept as usize;
         let claims: Vec<Claim> = claimed.iter().map(DueWork::claim).collect();
+        let _holding = self.held.hold(claims.clone());
+        drop(gate);
         let work = self.carry_out(claimed, now);
         tokio::pin!(work);
         // A batch that takes long (slow receivers, SMTP time-outs) keeps its leases, so the

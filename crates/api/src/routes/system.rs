@@ -150,12 +150,12 @@ async fn move_clock(
         .clock
         .manual()
         .ok_or_else(|| ApiError::not_found("no test clock"))?;
-    let now = match (body.advance, body.set) {
+    let to = match (body.advance, body.set) {
         (Some(advance), None) => {
             let d = sluice_core::duration::IsoDuration::parse(&advance)
                 .map_err(|e| ApiError::field("advance", e))?;
             clock
-                .advance(d.as_span())
+                .after(d.as_span())
                 .ok_or_else(|| ApiError::field("advance", "moves the clock out of range"))?
         }
         (None, Some(at)) => {
@@ -166,7 +166,7 @@ async fn move_clock(
                     format!("is before the clock's current time {}", clock.now()),
                 ));
             }
-            clock.set(at)
+            at
         }
         _ => {
             return Err(ApiError::field(
@@ -175,6 +175,9 @@ async fn move_clock(
             ));
         }
     };
+    // Work in flight keeps its leases across the jump (another worker would take it over and
+    // send it again).
+    let now = state.engine.jump_clock(to, || clock.set(to)).await?;
     // Work due by the new time runs now, not at the next poll.
     state.engine.wake();
     Ok(axum::Json(ClockView { now }))
