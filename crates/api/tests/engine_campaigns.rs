@@ -18,6 +18,8 @@ use serde_json::{Value, json};
 #[derive(Clone, Default)]
 struct Receiver {
     seen: Arc<Mutex<Vec<(String, Value)>>>,
+    /// Requests that arrived, answered or not yet.
+    arrived: Arc<std::sync::atomic::AtomicUsize>,
     delay: Duration,
 }
 
@@ -50,6 +52,7 @@ async fn receive(
     headers: HeaderMap,
     body: axum::Json<Value>,
 ) -> StatusCode {
+    r.arrived.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     tokio::time::sleep(r.delay).await;
     let key = headers
         .get("idempotency-key")
@@ -185,16 +188,13 @@ async fn a_clock_jump_does_not_send_work_in_flight_twice() {
     app.post_empty(&format!("/api/v1/campaigns/{id}/activate"))
         .await
         .expect(200);
-    let in_flight = async || {
-        app.get(&format!("/api/v1/campaigns/{id}/results"))
-            .await
-            .expect(200)["active"]
-            .as_u64()
-            == Some(40)
-    };
-    wait_for("every send planned", in_flight).await;
-    // The first batch is at the receiver now; the lease is two minutes.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Sends at the receiver, not answered yet (it answers after 1.5 s); the lease is two
+    // minutes.
+    wait_for("sends in flight", async || {
+        receiver.arrived.load(std::sync::atomic::Ordering::SeqCst) > 0
+    })
+    .await;
+    assert_eq!(receiver.count(), 0, "none answered yet");
     app.advance("PT1H").await;
     wait_for("completion", async || {
         app.get(&format!("/api/v1/campaigns/{id}")).await.body["status"] == "completed"

@@ -494,9 +494,6 @@ async fn a_recurring_audience_entry_follows_its_schedule_reentry_and_close() {
     assert_eq!(app.version_status(&id, 1).await, "finished");
 }
 
-/// B1 for journeys under concurrency: stop while a slow receiver holds messages in flight.
-/// When the call returns, its summary counts exactly what the receiver got, everybody not done
-/// is halted, and nothing more arrives. Repeated, so a race that only sometimes loses shows up.
 /// A live journey `hello` (one message, then the end) and `people` profiles p00, p01…
 /// entering it: its id.
 async fn hello_journey(app: &TestApp, (channel, template): (&str, &str), people: usize) -> String {
@@ -527,6 +524,9 @@ async fn hello_journey(app: &TestApp, (channel, template): (&str, &str), people:
     id
 }
 
+/// B1 for journeys under concurrency: stop while a slow receiver holds messages in flight.
+/// When the call returns, its summary counts exactly what the receiver got, everybody not done
+/// is halted, and nothing more arrives. Repeated, so a race that only sometimes loses shows up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_while_sending_holds_the_brake() {
     const PEOPLE: usize = 1_200;
@@ -614,8 +614,8 @@ async fn a_rate_limited_channel_defers_journey_messages() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let early = receiver.bodies().len();
     assert!(
-        early < PEOPLE / 2,
-        "{early} messages went out while the limit's clock stood still"
+        early <= 2,
+        "{early} messages went out while the limit's clock stood still (the allowance is one)"
     );
     for _ in 0..20 {
         if receiver.bodies().len() == PEOPLE {

@@ -43,15 +43,6 @@ impl ManualClock {
         at
     }
 
-    /// The time `span` from now, without moving the clock; `None` out of jiff's range.
-    pub fn after(&self, span: jiff::Span) -> Option<Timestamp> {
-        self.now()
-            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-            .checked_add(span)
-            .ok()
-            .map(|z| z.timestamp())
-    }
-
     /// Moves the clock forward by `span`; `None` when the result would leave jiff's range.
     pub fn advance(&self, span: jiff::Span) -> Option<Timestamp> {
         let mut now = self

@@ -153,19 +153,20 @@ impl Engine {
         })
     }
 
-    /// Moves the test clock to `to` (by calling `set`) together with the leases of the work
-    /// being carried out: each is renewed to `to` plus the lease first, so the jump cannot
-    /// expire a lease a worker still holds. No batch claims meanwhile.
-    pub async fn jump_clock<T>(
+    /// Moves the test clock (`jump` moves it and says to when) together with the leases of the
+    /// work being carried out: each is renewed to the new time plus the lease, so the jump
+    /// cannot expire a lease a worker still holds. No batch claims, and no other jump runs,
+    /// until that is done.
+    pub async fn jump_clock<E: From<StoreError>>(
         &self,
-        to: Timestamp,
-        set: impl FnOnce() -> T,
-    ) -> Result<T, StoreError> {
+        jump: impl FnOnce() -> Result<Timestamp, E>,
+    ) -> Result<Timestamp, E> {
         let _gate = self.held.gate.write().await;
+        let to = jump()?;
         let claims = self.held.all();
         let until = to + self.config.lease;
         blocking(&self.store, move |s| s.renew_leases(&claims, until)).await?;
-        Ok(set())
+        Ok(to)
     }
 
     pub fn brakes(&self) -> &Arc<Brakes> {
@@ -291,11 +292,13 @@ impl Engine {
             .await?;
             span.in_scope(|| tracing::debug!(?page, "audience page read"));
         }
+        // One allowance for the batch: sends and steps to one rate-limited channel share it.
+        let allowance = allowance::Allowance::default();
         if !sends.is_empty() {
-            send::deliver(self, sends).await?;
+            send::deliver(self, sends, &allowance).await?;
         }
         if !steps.is_empty() {
-            journey::step(self, steps).await?;
+            journey::step(self, steps, &allowance).await?;
         }
         Ok(())
     }

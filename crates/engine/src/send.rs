@@ -291,7 +291,11 @@ fn prepare(
 /// Sends a batch of claimed messages. The batch's profiles are read at once and its messages
 /// rendered on the blocking pool; then chunks go out, a few at a time, each settled in one
 /// transaction as soon as its deliveries have answered.
-pub(crate) async fn deliver(engine: &Engine, works: Vec<DueWork>) -> Result<(), StoreError> {
+pub(crate) async fn deliver(
+    engine: &Engine,
+    works: Vec<DueWork>,
+    allowance: &Allowance,
+) -> Result<(), StoreError> {
     let now = engine.clock.now();
     let mut plans: HashMap<(String, u32), Option<Arc<Plan>>> = HashMap::new();
     for work in &works {
@@ -324,15 +328,14 @@ pub(crate) async fn deliver(engine: &Engine, works: Vec<DueWork>) -> Result<(), 
     })
     .await
     .map_err(|e| StoreError::Backend(format!("preparing messages failed: {e}")))??;
-    let steps = defer_beyond_rate(steps, now);
+    let steps = defer_beyond_rate(steps, allowance, now);
     // A brake waits for the chunks in flight only: each holds its deliveries' registrations
     // until its outcomes are written.
     crate::in_chunks(engine, steps, |chunk| send_chunk(engine, chunk, now)).await
 }
 
 /// A rate-limited channel gets its allowance of the batch (`Allowance`); the rest is deferred.
-fn defer_beyond_rate(steps: Vec<Step>, now: Timestamp) -> Vec<Step> {
-    let allowance = Allowance::default();
+fn defer_beyond_rate(steps: Vec<Step>, allowance: &Allowance, now: Timestamp) -> Vec<Step> {
     steps
         .into_iter()
         .map(|step| match step {

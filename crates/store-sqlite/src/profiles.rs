@@ -123,6 +123,11 @@ pub(crate) fn enter(
     Ok(true)
 }
 
+/// An erased profile's pending sends (through `due_work_by_profile`, migration 7).
+pub(crate) const CANCEL_PENDING_WORK: &str =
+    "UPDATE due_work SET state = 'cancelled' WHERE profile_id = ?1 AND state = 'pending'
+     RETURNING kind, campaign_id, journey_id, version, node_id";
+
 impl ProfileStore for SqliteStore {
     fn put_profile(&self, p: &Profile) -> Result<bool, StoreError> {
         self.write(|tx| {
@@ -199,13 +204,7 @@ impl ProfileStore for SqliteStore {
             tx.execute("DELETE FROM events WHERE profile_id = ?1", [id])
                 .map_err(backend)?;
             let mut ended = crate::tallies::Ended::default();
-            let cancelled = crate::tallies::cancel_rows(
-                tx,
-                "UPDATE due_work SET state = 'cancelled' WHERE profile_id = ?1 AND state = 'pending'
-                 RETURNING kind, campaign_id, journey_id, version, node_id",
-                [id],
-                &mut ended,
-            )?;
+            let cancelled = crate::tallies::cancel_rows(tx, CANCEL_PENDING_WORK, [id], &mut ended)?;
             ended.write(tx)?;
             for row in &cancelled {
                 if let ("send" | "trigger", Some(campaign_id)) = (row.0.as_str(), &row.1) {

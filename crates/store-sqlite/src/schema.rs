@@ -523,10 +523,10 @@ mod tests {
         let mut c = Connection::open_in_memory().expect("open");
         migrate(&mut c).expect("migrate");
         let plan: Vec<String> = c
-            .prepare(
-                "EXPLAIN QUERY PLAN UPDATE due_work SET state = 'cancelled'
-                 WHERE profile_id = ?1 AND state = 'pending'",
-            )
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                crate::profiles::CANCEL_PENDING_WORK
+            ))
             .expect("prepare")
             .query_map(["p1"], |r| r.get(3))
             .expect("query")

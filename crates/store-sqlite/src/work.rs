@@ -329,7 +329,7 @@ impl WorkStore for SqliteStore {
         self.write(|tx| {
             let steps = crate::steps::claims::renew(tx, &steps, lease_until)?;
             tx.prepare_cached(
-                "UPDATE due_work SET lease_until = ?2
+                "UPDATE due_work SET lease_until = MAX(lease_until, ?2)
                  FROM (SELECT value ->> 0 AS id, value ->> 1 AS attempt FROM json_each(?1)) AS c
                  WHERE due_work.id = c.id AND due_work.attempt = c.attempt
                  AND due_work.state = 'claimed'",

@@ -204,8 +204,9 @@ pub trait WorkStore {
         lease_until: Timestamp,
         kinds: &[WorkKind],
     ) -> Result<Vec<DueWork>, StoreError>;
-    /// Extends the leases of work still held under these claims to `lease_until`, so a batch
-    /// that takes long is not taken over while it is being carried out. Work settled meanwhile,
+    /// Extends the leases of work still held under these claims to `lease_until` (a lease
+    /// already longer stays), so a batch that takes long is not taken over while it is being
+    /// carried out. Work settled meanwhile,
     /// or claimed again since, is left alone. How many it extended.
     fn renew_leases(&self, claims: &[Claim], lease_until: Timestamp) -> Result<u64, StoreError>;
     /// Puts all claimed work back to pending (its attempt kept). For a store only one engine

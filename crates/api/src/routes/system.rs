@@ -150,34 +150,34 @@ async fn move_clock(
         .clock
         .manual()
         .ok_or_else(|| ApiError::not_found("no test clock"))?;
-    let to = match (body.advance, body.set) {
-        (Some(advance), None) => {
-            let d = sluice_core::duration::IsoDuration::parse(&advance)
-                .map_err(|e| ApiError::field("advance", e))?;
-            clock
-                .after(d.as_span())
-                .ok_or_else(|| ApiError::field("advance", "moves the clock out of range"))?
-        }
-        (None, Some(at)) => {
-            // Time that runs backwards would make due work run twice or never; refuse it.
-            if at < clock.now() {
-                return Err(ApiError::field(
-                    "set",
-                    format!("is before the clock's current time {}", clock.now()),
-                ));
+    // Worked out and set in one step, with the leases of work in flight carried along
+    // (another worker would take that work over and send it again).
+    let now = state
+        .engine
+        .jump_clock(|| match (body.advance, body.set) {
+            (Some(advance), None) => {
+                let d = sluice_core::duration::IsoDuration::parse(&advance)
+                    .map_err(|e| ApiError::field("advance", e))?;
+                clock
+                    .advance(d.as_span())
+                    .ok_or_else(|| ApiError::field("advance", "moves the clock out of range"))
             }
-            at
-        }
-        _ => {
-            return Err(ApiError::field(
+            (None, Some(at)) => {
+                // Time that runs backwards would make due work run twice or never; refuse it.
+                if at < clock.now() {
+                    return Err(ApiError::field(
+                        "set",
+                        format!("is before the clock's current time {}", clock.now()),
+                    ));
+                }
+                Ok(clock.set(at))
+            }
+            _ => Err(ApiError::field(
                 "advance",
                 "send exactly one of `advance` or `set`",
-            ));
-        }
-    };
-    // Work in flight keeps its leases across the jump (another worker would take it over and
-    // send it again).
-    let now = state.engine.jump_clock(to, || clock.set(to)).await?;
+            )),
+        })
+        .await?;
     // Work due by the new time runs now, not at the next poll.
     state.engine.wake();
     Ok(axum::Json(ClockView { now }))

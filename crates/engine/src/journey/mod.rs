@@ -88,11 +88,14 @@ fn advance(
 }
 
 /// Carries out a batch of journey steps, chunks at a time, each under its version's brake.
-pub(crate) async fn step(engine: &Engine, works: Vec<DueWork>) -> Result<(), StoreError> {
+pub(crate) async fn step(
+    engine: &Engine,
+    works: Vec<DueWork>,
+    allowance: &Allowance,
+) -> Result<(), StoreError> {
     let batch = Arc::new(load(engine, &works).await?);
-    let allowance = Allowance::default();
     crate::in_chunks(engine, works, |chunk| {
-        run_chunk(engine, Arc::clone(&batch), &allowance, chunk)
+        run_chunk(engine, Arc::clone(&batch), allowance, chunk)
     })
     .await
 }

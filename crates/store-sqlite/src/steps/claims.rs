@@ -64,7 +64,8 @@ pub(crate) fn claim(
     .map_err(backend)
 }
 
-/// Extends the leases of steps still held under `claims`; how many it extended.
+/// Extends the leases of steps still held under `claims` (never shortens one: a batch's own
+/// renewal may run just after a jump of the test clock carried it further); how many.
 pub(crate) fn renew(
     tx: &Transaction<'_>,
     claims: &[&Claim],
@@ -75,7 +76,7 @@ pub(crate) fn renew(
     }
     let claims = to_json(&claims.iter().map(|c| (c.id, c.fence)).collect::<Vec<_>>())?;
     tx.prepare_cached(
-        "UPDATE enrollments SET due_at = ?2
+        "UPDATE enrollments SET due_at = MAX(due_at, ?2)
          FROM (SELECT value ->> 0 AS id, value ->> 1 AS fence FROM json_each(?1)) AS c
          WHERE enrollments.id = c.id AND enrollments.claims = c.fence
          AND enrollments.claimed = 1",
