@@ -124,20 +124,13 @@ type WorkKey = (String, u32, &'static str, String);
 pub(crate) type EndedRow = (String, Option<String>, Option<String>, u32, Option<String>);
 
 impl Ended {
-    /// Counts `row` as having become `state` (`done` or `cancelled`), or as no longer
-    /// being in it when `n` is -1.
+    /// Counts a due row (a campaign's send) as having become `state` (`done` or
+    /// `cancelled`), or as no longer being in it when `n` is -1. Journey steps are not rows
+    /// (they live in their enrollments): see `step_cancelled`.
     pub(crate) fn add(&mut self, row: &EndedRow, state: &'static str, n: i64) {
-        let (kind, campaign_id, journey_id, version, node_id) = row;
-        let key = match (kind.as_str(), campaign_id, journey_id, node_id) {
-            ("send" | "trigger", Some(c), _, _) => {
-                (format!("campaign:{c}"), 0, state, String::new())
-            }
-            ("journey_step", _, Some(j), Some(node)) if state == "cancelled" => {
-                (format!("journey:{j}"), *version, state, node.clone())
-            }
-            _ => return,
-        };
-        self.bump(key, n);
+        if let ("send" | "trigger", Some(c)) = (row.0.as_str(), &row.1) {
+            self.bump((format!("campaign:{c}"), 0, state, String::new()), n);
+        }
     }
 
     /// Counts the step an enrollment waited for at `node_id` as cancelled.

@@ -21,6 +21,7 @@ pub mod journeys;
 pub mod profile_bulk;
 pub mod profiles;
 pub mod results;
+pub mod steps;
 mod support;
 pub mod tokens;
 pub mod work;
@@ -195,6 +196,8 @@ macro_rules! __conformance_checks {
                 fan_out_plans_a_large_audience_page_by_page,
                 stop_between_pages_lets_the_occurrence_finish,
                 settlements_after_a_brake_change_nothing,
+            }
+            steps {
                 a_step_claim_is_fenced_across_steps,
                 stop_leaves_claimed_steps_to_their_worker,
                 erasure_takes_claimed_steps_from_their_worker,
