@@ -40,6 +40,8 @@ pub struct ServeConfig {
     pub max_import_bytes: usize,
     /// Serve /metrics on this address instead of on `listen`.
     pub metrics_listen: Option<SocketAddr>,
+    /// How the engine claims, retries and times deliveries out.
+    pub engine: sluice_engine::EngineConfig,
 }
 
 impl Default for ServeConfig {
@@ -53,6 +55,7 @@ impl Default for ServeConfig {
             max_body_bytes: 1024 * 1024,
             max_import_bytes: 256 * 1024 * 1024,
             metrics_listen: None,
+            engine: sluice_engine::EngineConfig::default(),
         }
     }
 }
@@ -88,7 +91,7 @@ pub fn prepare(config: &ServeConfig) -> anyhow::Result<AppState> {
         Arc::clone(&store),
         Arc::clone(&clock),
         sluice_engine::Brakes::new(),
-        sluice_engine::EngineConfig::default(),
+        config.engine.clone(),
     );
     Ok(AppState {
         engine,

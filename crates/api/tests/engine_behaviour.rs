@@ -1,6 +1,6 @@
 //! How the engine delivers, with a real webhook receiver and the manual test clock: retries
-//! with back-off (a retry runs only once the clock has passed it), giving up, `Retry-After`,
-//! consent and API triggers.
+//! with back-off in real time (the test clock stands still and they still come; moving it
+//! brings none forward), giving up, `Retry-After`, consent and API triggers.
 //!
 //! "The engine has caught up" is observed, never slept for: see `engine_bench::Bench::settle`.
 
@@ -10,22 +10,29 @@ mod engine_bench;
 use engine_bench::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use common::id_of;
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_attempt_is_retried_after_its_back_off_and_delivered_once() {
-    let b = Bench::start(Mode::FirstFails(500)).await;
+    let b = Bench::start_with(Mode::FirstFails(500), quick_retries()).await;
     b.people(10).await;
     let id = b.campaign(json!({"type": "immediate"})).await;
     b.activate(&id).await;
+    let tried = std::time::Instant::now();
     b.settle().await;
     assert_eq!(b.hook.count(), 10, "every member was tried once");
-    assert_eq!(b.results(&id).await["delivered"], 0);
-    assert_eq!(b.status(&id).await, "live", "retries are still to come");
-
-    b.advance("PT10M").await;
+    // The test clock never moves: the retries come on their back-off, in real time.
+    wait_for("the retries", async || {
+        b.results(&id).await["delivered"] == 10
+    })
+    .await;
+    assert!(
+        tried.elapsed() >= Duration::from_millis(250),
+        "retried before its back-off (at least half of 2 × 250 ms)"
+    );
     let r = b.results(&id).await;
     assert_eq!(counts(&r, ["delivered", "failed", "active"]), [10, 0, 0]);
     let keys = b.hook.by_key();
@@ -35,8 +42,8 @@ async fn a_failed_attempt_is_retried_after_its_back_off_and_delivered_once() {
         assert_eq!(content(&bodies[0]), content(&bodies[1]), "same payload");
         assert_eq!(bodies[0]["idempotency_key"], key.as_str());
         assert_eq!(
-            bodies[1]["sent_at"], "2026-01-01T00:10:00Z",
-            "retried at the new time"
+            bodies[1]["sent_at"], "2026-01-01T00:00:00Z",
+            "the business clock stood still"
         );
     }
     let log = b.actions(&id, "").await;
@@ -51,21 +58,15 @@ async fn a_failed_attempt_is_retried_after_its_back_off_and_delivered_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_that_keeps_failing_is_given_up_after_five_attempts() {
-    let b = Bench::start(Mode::Always(500)).await;
+    let b = Bench::start_with(Mode::Always(500), quick_retries()).await;
     b.people(4).await;
     let id = b.campaign(json!({"type": "immediate"})).await;
     b.activate(&id).await;
-    b.settle().await;
-    for attempt in 2..=5 {
-        let failed = b.results(&id).await["failed"].clone();
-        assert_eq!(failed, 0, "given up before attempt {attempt}");
-        b.advance("PT10M").await;
-        assert_eq!(
-            b.hook.count(),
-            4 * attempt,
-            "attempt {attempt} ran for everybody"
-        );
-    }
+    wait_for("five attempts each", async || {
+        b.results(&id).await["failed"] == 4
+    })
+    .await;
+    assert_eq!(b.hook.count(), 20, "five attempts for everybody");
     let r = b.results(&id).await;
     assert_eq!(counts(&r, ["failed", "delivered", "active"]), [4, 0, 0]);
     let rows = common::recount::campaign(b.data_dir(), &id);
@@ -80,6 +81,7 @@ async fn a_receiver_that_keeps_failing_is_given_up_after_five_attempts() {
         );
     }
     b.advance("PT1H").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(b.hook.count(), 20, "nothing after giving up");
     assert!(b.hook.by_key().values().all(|v| v.len() == 5));
     assert_eq!(b.status(&id).await, "completed");
@@ -106,26 +108,41 @@ async fn a_client_error_fails_at_once_without_retry() {
     assert_eq!(b.status(&id).await, "completed");
 }
 
+/// `Retry-After` is real time: the retry waits for it however far the test clock moves, and
+/// comes once it has passed with the clock standing still.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn retry_after_is_honoured() {
-    let b = Bench::start(Mode::RateLimited(1800)).await;
+async fn retry_after_is_honoured_in_real_time() {
+    let b = Bench::start_with(Mode::RateLimited(1), quick_retries()).await;
+    b.people(3).await;
+    let id = b.campaign(json!({"type": "immediate"})).await;
+    b.activate(&id).await;
+    let asked = std::time::Instant::now();
+    b.settle().await;
+    assert_eq!(b.hook.count(), 3);
+    wait_for("the retries", async || b.hook.count() == 6).await;
+    assert!(
+        asked.elapsed() >= Duration::from_secs(1),
+        "retried before Retry-After (1 s) passed"
+    );
+    wait_for("delivered", async || b.results(&id).await["delivered"] == 3).await;
+    for bodies in b.hook.by_key().values() {
+        assert_eq!(bodies[1]["sent_at"], "2026-01-01T00:00:00Z");
+    }
+
+    let b = Bench::start_with(Mode::RateLimited(3600), quick_retries()).await;
     b.people(3).await;
     let id = b.campaign(json!({"type": "immediate"})).await;
     b.activate(&id).await;
     b.settle().await;
     assert_eq!(b.hook.count(), 3);
-    b.advance("PT29M").await; // 00:29
+    b.advance("PT2H").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         b.hook.count(),
         3,
-        "retried before Retry-After (30 min) passed"
+        "moving the test clock brought a Retry-After of an hour forward"
     );
-    b.advance("PT2M").await; // 00:31
-    assert_eq!(b.hook.count(), 6, "retried once Retry-After passed");
-    assert_eq!(b.results(&id).await["delivered"], 3);
-    for bodies in b.hook.by_key().values() {
-        assert_eq!(bodies[1]["sent_at"], "2026-01-01T00:31:00Z");
-    }
+    assert_eq!(b.results(&id).await["delivered"], 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,7 @@
-//! Back-off between delivery attempts: exponential with full jitter, capped. Full jitter (a
-//! uniform draw below the cap) spreads the retries of many failed sends to one receiver over the
-//! whole window instead of bunching them at the same instants.
+//! Back-off between delivery attempts: exponential with "equal" jitter, capped: half the cap
+//! for sure, the other half a uniform draw. The draw spreads the retries of many failed sends
+//! to one receiver over a window instead of bunching them at the same instants; the sure half
+//! means a receiver that just failed is never tried again at once (full jitter may draw zero).
 
 use std::time::Duration;
 
@@ -13,12 +14,13 @@ pub fn backoff_cap(attempt: u32, base: Duration, max: Duration) -> Duration {
     base.checked_mul(factor).unwrap_or(Duration::MAX).min(max)
 }
 
-/// How long to wait before retry number `attempt`: uniform in `[0, backoff_cap(..)]`.
+/// How long to wait before retry number `attempt`: uniform in `[cap / 2, cap]` of
+/// `backoff_cap(..)`.
 pub fn backoff(attempt: u32, base: Duration, max: Duration) -> Duration {
-    let cap = backoff_cap(attempt, base, max);
+    let half = backoff_cap(attempt, base, max) / 2;
     // Whole nanoseconds: `cap` is at most `max`, and any sane max fits a u64 of nanoseconds.
-    let cap_nanos = u64::try_from(cap.as_nanos()).unwrap_or(u64::MAX);
-    Duration::from_nanos(rand::rng().random_range(0..=cap_nanos))
+    let half_nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
+    half + Duration::from_nanos(rand::rng().random_range(0..=half_nanos))
 }
 
 #[cfg(test)]
@@ -41,11 +43,12 @@ mod tests {
     }
 
     #[test]
-    fn backoff_stays_within_its_cap() {
+    fn backoff_stays_within_its_cap_and_above_half_of_it() {
         for attempt in 0..40 {
             let cap = backoff_cap(attempt, BASE, MAX);
             for _ in 0..50 {
-                assert!(backoff(attempt, BASE, MAX) <= cap);
+                let wait = backoff(attempt, BASE, MAX);
+                assert!(wait <= cap && wait >= cap / 2, "{wait:?} of {cap:?}");
             }
         }
         assert_eq!(backoff(3, Duration::ZERO, MAX), Duration::ZERO);

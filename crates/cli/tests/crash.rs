@@ -109,8 +109,15 @@ impl Drop for Server {
     }
 }
 
+/// A test clock that never moves: rate limits, back-off and leases must run in real time.
+const FROZEN: &[&str] = &["--test-clock", "2026-01-01T00:00:00Z"];
+
 impl Server {
     async fn start(data_dir: &Path, log: &Path) -> Self {
+        Self::start_with(data_dir, log, &[]).await
+    }
+
+    async fn start_with(data_dir: &Path, log: &Path, args: &[&str]) -> Self {
         let port = StdListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -125,6 +132,7 @@ impl Server {
         let child = cmd
             .args(["serve", "--listen", &addr, "--data-dir"])
             .arg(data_dir)
+            .args(args)
             .env("SLUICE_ADMIN_TOKEN", TOKEN)
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
@@ -271,7 +279,7 @@ async fn kill_at(
     receiver: &Receiver,
     kill_after: usize,
     expected: usize,
-    (data, log): (&Path, &Path),
+    (data, log, args): (&Path, &Path, &[&str]),
 ) -> (Server, usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while receiver.total() < kill_after {
@@ -291,7 +299,7 @@ async fn kill_at(
         at_kill < expected,
         "the send was over before the kill ({at_kill} requests)"
     );
-    (Server::start(data, log).await, at_kill)
+    (Server::start_with(data, log, args).await, at_kill)
 }
 
 /// Polls `path` until `done` holds of it.
@@ -355,13 +363,24 @@ async fn check_b4(
 }
 
 /// Sends to `MEMBERS` profiles, kills the server once the receiver has `kill_after` requests,
-/// restarts it and checks B4.
-async fn kill_and_restart(kill_after: usize) {
+/// restarts it and checks B4. `args` start both servers; `rate` limits the channel.
+async fn kill_and_restart(kill_after: usize, args: &[&str], rate: Option<u32>) {
     let dir = tempfile::tempdir().unwrap();
     let (data, log) = (dir.path().join("data"), dir.path().join("server.log"));
     let (receiver, url) = Receiver::start().await;
-    let server = Server::start(&data, &log).await;
+    let server = Server::start_with(&data, &log, args).await;
     let (channel, template) = prepare(&server, &url).await;
+    if let Some(rate) = rate {
+        let limited = json!({"name": "hook", "type": "webhook", "config": {"url": url},
+                             "rate_limit_per_second": rate});
+        server
+            .call(
+                reqwest::Method::PUT,
+                &format!("/api/v1/channels/{channel}"),
+                Some(limited),
+            )
+            .await;
+    }
     let audience = json!({"name": "all", "rule": {"all": []}});
     let audience = server.create("/api/v1/audiences", audience).await;
     let campaign = json!({"name": "launch", "channel_id": channel, "template_id": template,
@@ -371,12 +390,25 @@ async fn kill_and_restart(kill_after: usize) {
         .post(&format!("/api/v1/campaigns/{id}/activate"), json!({}))
         .await;
 
-    let (server, at_kill) = kill_at(server, &receiver, kill_after, MEMBERS, (&data, &log)).await;
+    let started = Instant::now();
+    let (server, at_kill) =
+        kill_at(server, &receiver, kill_after, MEMBERS, (&data, &log, args)).await;
     wait_until(&server, &format!("/api/v1/campaigns/{id}"), |c| {
         c["status"] == "completed"
     })
     .await;
 
+    if let Some(rate) = rate {
+        // The limit held across the restart: no faster than its rate, less the burst it
+        // allows after each start.
+        let floor =
+            Duration::from_secs_f64((MEMBERS as f64 - 2.0 * f64::from(rate)) / f64::from(rate));
+        assert!(
+            started.elapsed() >= floor,
+            "{MEMBERS} messages at {rate}/s took {:?}",
+            started.elapsed()
+        );
+    }
     let what = format!("campaign, kill after {kill_after} (at {at_kill})");
     let subject = format!("/api/v1/campaigns/{id}");
     check_b4(&server, &receiver, &subject, MEMBERS, &what).await;
@@ -429,7 +461,8 @@ async fn kill_journey_and_restart(kill_after: usize) {
     server.post("/api/v1/events", Value::Array(events)).await;
 
     let expected = 2 * MEMBERS;
-    let (server, at_kill) = kill_at(server, &receiver, kill_after, expected, (&data, &log)).await;
+    let (server, at_kill) =
+        kill_at(server, &receiver, kill_after, expected, (&data, &log, &[])).await;
     let subject = format!("/api/v1/journeys/{id}/versions/1");
     wait_until(&server, &format!("{subject}/results"), |r| {
         r["completed"] == MEMBERS
@@ -454,12 +487,19 @@ async fn kill_journey_and_restart(kill_after: usize) {
 }
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_send_killed_early_resumes_without_loss_or_duplicates() {
-    kill_and_restart(50).await;
+    kill_and_restart(50, &[], None).await;
+}
+
+/// On a test clock that never moves, a rate-limited send goes out at its rate (its deferrals
+/// are held in real time), and after a kill the restarted server completes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rate_limited_send_on_a_frozen_clock_completes_across_a_kill() {
+    kill_and_restart(150, FROZEN, Some(150)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_send_killed_halfway_resumes_without_loss_or_duplicates() {
-    kill_and_restart(300).await;
+    kill_and_restart(300, &[], None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use jiff::Timestamp;
 use sluice_channels::RateLimiter;
 
 /// Messages taken so far in one batch, per limiter (keyed by its address: the batch holds
@@ -16,13 +15,14 @@ use sluice_channels::RateLimiter;
 pub(crate) struct Allowance(Mutex<HashMap<usize, u32>>);
 
 impl Allowance {
-    /// Takes one message for `limiter`: `None` when it goes now, else when it is due again.
-    pub(crate) fn deferred(&self, limiter: &Arc<RateLimiter>, now: Timestamp) -> Option<Timestamp> {
+    /// Takes one message for `limiter`: `None` when it goes now, else how much real time from
+    /// now it is due again (a rate is messages per real second, whatever the test clock does).
+    pub(crate) fn deferred(&self, limiter: &Arc<RateLimiter>) -> Option<Duration> {
         let rate = limiter.per_second()?;
         let mut taken = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let n = taken.entry(Arc::as_ptr(limiter) as usize).or_default();
         *n += 1;
         let allowance = (rate / 4).max(1);
-        (*n > allowance).then(|| now + Duration::from_secs(1) * (*n - allowance) / rate)
+        (*n > allowance).then(|| Duration::from_secs(1) * (*n - allowance) / rate)
     }
 }

@@ -6,7 +6,6 @@
 
 mod allowance;
 mod brakes;
-mod held;
 mod journey;
 mod notify;
 mod send;
@@ -17,7 +16,6 @@ use std::time::Duration;
 
 use futures_util::StreamExt as _;
 
-use jiff::Timestamp;
 use sluice_core::clock::Clock;
 use sluice_store::{Claim, DueWork, Store, StoreError, WorkKind};
 use tokio::sync::Notify;
@@ -83,7 +81,6 @@ pub struct Engine {
     senders: send::Senders,
     forwarder: notify::Forwarder,
     settler: settle::Settler,
-    held: held::Held,
 }
 
 impl std::fmt::Debug for Engine {
@@ -149,24 +146,7 @@ impl Engine {
             senders: send::Senders::default(),
             forwarder: notify::Forwarder::default(),
             settler: settle::Settler::default(),
-            held: held::Held::default(),
         })
-    }
-
-    /// Moves the test clock (`jump` moves it and says to when) together with the leases of the
-    /// work being carried out: each is renewed to the new time plus the lease, so the jump
-    /// cannot expire a lease a worker still holds. No batch claims, and no other jump runs,
-    /// until that is done.
-    pub async fn jump_clock<E: From<StoreError>>(
-        &self,
-        jump: impl FnOnce() -> Result<Timestamp, E>,
-    ) -> Result<Timestamp, E> {
-        let _gate = self.held.gate.write().await;
-        let to = jump()?;
-        let claims = self.held.all();
-        let until = to + self.config.lease;
-        blocking(&self.store, move |s| s.renew_leases(&claims, until)).await?;
-        Ok(to)
     }
 
     pub fn brakes(&self) -> &Arc<Brakes> {
@@ -229,24 +209,19 @@ impl Engine {
         // Rows a brake ended are cancelled in small batches, so neither the brake nor the
         // writers waiting behind this one hold the store for long.
         let swept = blocking(&self.store, |s| s.sweep(SWEEP_BATCH)).await?;
-        // Not while the test clock jumps: the leases are taken at the time it jumps to.
-        let gate = self.held.gate.read().await;
-        let now = self.clock.now();
-        let lease_until = now + self.config.lease;
-        let batch = self.config.batch;
+        let now = self.clock.read();
+        let (batch, lease) = (self.config.batch, self.config.lease);
         // Fan-outs first: a page of an audience is due again at once, and must not wait behind
         // the sends of its own earlier pages.
         let claimed = blocking(&self.store, move |s| {
-            let mut claimed = s.claim_due(now, FAN_OUT_BATCH, lease_until, FAN_OUTS)?;
-            claimed.extend(s.claim_due(now, batch, lease_until, KINDS)?);
+            let mut claimed = s.claim_due(now, FAN_OUT_BATCH, lease, FAN_OUTS)?;
+            claimed.extend(s.claim_due(now, batch, lease, KINDS)?);
             Ok(claimed)
         })
         .await?;
         let n = claimed.len() + swept as usize;
         let claims: Vec<Claim> = claimed.iter().map(DueWork::claim).collect();
-        let _holding = self.held.hold(claims.clone());
-        drop(gate);
-        let work = self.carry_out(claimed, now);
+        let work = self.carry_out(claimed, now.business);
         tokio::pin!(work);
         // A batch that takes long (slow receivers, SMTP time-outs) keeps its leases, so the
         // other worker never takes over rows this one is still carrying out.
@@ -258,9 +233,8 @@ impl Engine {
                     break;
                 }
                 () = tokio::time::sleep(renew_every) => {
-                    let until = self.clock.now() + self.config.lease;
-                    let claims = claims.clone();
-                    blocking(&self.store, move |s| s.renew_leases(&claims, until)).await?;
+                    let (now, claims) = (self.clock.read(), claims.clone());
+                    blocking(&self.store, move |s| s.renew_leases(&claims, now, lease)).await?;
                 }
             }
         }

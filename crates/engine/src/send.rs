@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use sluice_channels::{Channel, DeliveryOutcome, OutgoingMessage, RateLimiter, SubjectKind};
@@ -50,18 +51,13 @@ impl Template {
 pub(crate) enum Verdict {
     /// Record this outcome (with its detail) and be done with the message.
     Record(Outcome, Option<String>),
-    /// Try again at this time.
-    Retry(Timestamp, String),
+    /// Try again after this much real time.
+    Retry(Duration, String),
 }
 
 /// Delivered and fatal answers are recorded; a retryable one is tried again after its back-off
 /// (at least its `Retry-After`) until the attempts run out, then recorded as failed.
-pub(crate) fn verdict(
-    engine: &Engine,
-    outcome: DeliveryOutcome,
-    attempt: u32,
-    at: Timestamp,
-) -> Verdict {
+pub(crate) fn verdict(engine: &Engine, outcome: DeliveryOutcome, attempt: u32) -> Verdict {
     let config = &engine.config;
     match outcome {
         DeliveryOutcome::Delivered { detail } => Verdict::Record(Outcome::Delivered, detail),
@@ -78,7 +74,7 @@ pub(crate) fn verdict(
         } => {
             let wait = sluice_channels::backoff(attempt, config.retry_base, config.retry_max)
                 .max(retry_after.unwrap_or_default());
-            Verdict::Retry(at + wait, reason)
+            Verdict::Retry(wait, reason)
         }
     }
 }
@@ -328,14 +324,14 @@ pub(crate) async fn deliver(
     })
     .await
     .map_err(|e| StoreError::Backend(format!("preparing messages failed: {e}")))??;
-    let steps = defer_beyond_rate(steps, allowance, now);
+    let steps = defer_beyond_rate(steps, allowance);
     // A brake waits for the chunks in flight only: each holds its deliveries' registrations
     // until its outcomes are written.
-    crate::in_chunks(engine, steps, |chunk| send_chunk(engine, chunk, now)).await
+    crate::in_chunks(engine, steps, |chunk| send_chunk(engine, chunk)).await
 }
 
 /// A rate-limited channel gets its allowance of the batch (`Allowance`); the rest is deferred.
-fn defer_beyond_rate(steps: Vec<Step>, allowance: &Allowance, now: Timestamp) -> Vec<Step> {
+fn defer_beyond_rate(steps: Vec<Step>, allowance: &Allowance) -> Vec<Step> {
     steps
         .into_iter()
         .map(|step| match step {
@@ -343,11 +339,11 @@ fn defer_beyond_rate(steps: Vec<Step>, allowance: &Allowance, now: Timestamp) ->
                 .plan
                 .limiter
                 .as_ref()
-                .and_then(|l| allowance.deferred(l, now))
+                .and_then(|l| allowance.deferred(l))
             {
-                Some(at) => Step::Decided(Settlement::Defer {
+                Some(after) => Step::Decided(Settlement::Defer {
                     claim: ready.work.claim(),
-                    at,
+                    after,
                 }),
                 None => Step::Send(ready),
             },
@@ -357,13 +353,13 @@ fn defer_beyond_rate(steps: Vec<Step>, allowance: &Allowance, now: Timestamp) ->
 }
 
 /// Sends one chunk and settles it (in one transaction, with whatever else is settling).
-async fn send_chunk(engine: &Engine, chunk: Vec<Step>, now: Timestamp) -> Result<(), StoreError> {
+async fn send_chunk(engine: &Engine, chunk: Vec<Step>) -> Result<(), StoreError> {
     let mut settlements = Vec::with_capacity(chunk.len());
     let mut sending = Vec::new();
     for step in chunk {
         match step {
             Step::Decided(settlement) => settlements.push(settlement),
-            Step::Send(ready) => sending.push(send_one(engine, *ready, now)),
+            Step::Send(ready) => sending.push(send_one(engine, *ready)),
         }
     }
     let mut guards: Vec<InFlight> = Vec::with_capacity(sending.len());
@@ -371,7 +367,7 @@ async fn send_chunk(engine: &Engine, chunk: Vec<Step>, now: Timestamp) -> Result
         settlements.push(settlement);
         guards.extend(guard);
     }
-    let settled_at = engine.clock.now();
+    let settled_at = engine.clock.read();
     let held = engine
         .settler
         .settle(engine, settlements, settled_at)
@@ -390,7 +386,7 @@ async fn send_chunk(engine: &Engine, chunk: Vec<Step>, now: Timestamp) -> Result
 /// the rate limit's wait (a brake never waits for messages queued behind a limit); a braked
 /// campaign's row goes back to wait, and the brake's sweep cancels it. The registration is
 /// returned, to be dropped once the settlement is written.
-async fn send_one(engine: &Engine, ready: Ready, now: Timestamp) -> (Settlement, Option<InFlight>) {
+async fn send_one(engine: &Engine, ready: Ready) -> (Settlement, Option<InFlight>) {
     let Ready {
         work,
         message,
@@ -405,18 +401,18 @@ async fn send_one(engine: &Engine, ready: Ready, now: Timestamp) -> (Settlement,
     let Some(guard) = engine.brakes.enter_after(&subject, turn).await else {
         let braked = Settlement::Retry {
             claim: work.claim(),
-            at: now,
+            after: Duration::ZERO,
             reason: "braked".into(),
         };
         return (braked, None);
     };
     let outcome = plan.channel.deliver(&message).await;
     let at = engine.clock.now();
-    let settlement = match verdict(engine, outcome, work.attempt, at) {
+    let settlement = match verdict(engine, outcome, work.attempt) {
         Verdict::Record(outcome, detail) => done(&work, Some(&plan), at, outcome, detail),
-        Verdict::Retry(at, reason) => Settlement::Retry {
+        Verdict::Retry(after, reason) => Settlement::Retry {
             claim: work.claim(),
-            at,
+            after,
             reason,
         },
     };

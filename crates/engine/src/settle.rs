@@ -12,7 +12,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use jiff::Timestamp;
+use sluice_core::clock::Now;
 use sluice_store::{Settlement, Store, StoreError};
 use tokio::sync::oneshot;
 
@@ -30,7 +30,7 @@ fn lost() -> StoreError {
 
 struct Queued {
     settlements: Vec<Settlement>,
-    at: Timestamp,
+    at: Now,
     done: oneshot::Sender<Written>,
 }
 
@@ -47,7 +47,7 @@ impl Settler {
         &self,
         engine: &Engine,
         settlements: Vec<Settlement>,
-        at: Timestamp,
+        at: Now,
     ) -> Written {
         if settlements.is_empty() {
             return Ok(Vec::new());
@@ -102,7 +102,11 @@ impl Settler {
 /// Writes a group in one transaction and hands each chunk its outcomes. If the transaction
 /// fails, each chunk is written again on its own, so one bad settlement fails only its chunk.
 async fn write_group(store: &Arc<dyn Store>, group: Vec<Queued>) {
-    let Some(at) = group.iter().map(|q| q.at).max() else {
+    let Some(at) = group
+        .iter()
+        .map(|q| q.at)
+        .max_by_key(|at| (at.business, at.real))
+    else {
         return;
     };
     let mut all = Vec::with_capacity(group.iter().map(|q| q.settlements.len()).sum());

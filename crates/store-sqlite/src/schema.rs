@@ -427,6 +427,28 @@ CREATE INDEX enrollments_due ON enrollments(due_at) WHERE due_at IS NOT NULL;
 -- index is written once per send planned and never moves after (nothing it names changes).
 CREATE INDEX due_work_by_profile ON due_work(profile_id) WHERE profile_id IS NOT NULL;
 ",
+    // 8
+    r"
+-- Two kinds of time. `due_at` is business time (schedules, waits: the clock `--test-clock`
+-- drives); `held_until` is real time, until which a row once tried is held back: by a retry's
+-- back-off or a rate limit's deferral (a pending `due_work` row), by those or by a lease (an
+-- enrollment's step; `due_work` keeps its leases in `lease_until`, now real time too). A held
+-- row is claimed through its own index when its real time comes, so a test clock that stands
+-- still never stalls it. A row keeps its `held_until` when claimed: released after a crash,
+-- it is due again at once through that index, whatever its `due_at` says. Its `due_at` is set to the business time it would be due at if the
+-- clock flowed, which keeps it out of the way of the due-order scan on the system clock.
+ALTER TABLE due_work ADD COLUMN held_until INTEGER;
+CREATE INDEX due_work_held ON due_work(held_until)
+    WHERE state = 'pending' AND held_until IS NOT NULL;
+ALTER TABLE enrollments ADD COLUMN held_until INTEGER;
+-- A closed step (`due_at` NULL) leaves the index whatever `held_until` still says.
+CREATE INDEX enrollments_held ON enrollments(held_until)
+    WHERE held_until IS NOT NULL AND due_at IS NOT NULL;
+-- Steps claimed or waiting to be retried before the upgrade: due_at was their lease's end or
+-- their retry's time, which was real time unless a test clock ran; they become held then.
+UPDATE enrollments SET held_until = due_at
+    WHERE due_at IS NOT NULL AND (claimed = 1 OR attempt > 0);
+",
 ];
 
 /// Brings the database up to the latest schema; each migration runs in its own transaction.

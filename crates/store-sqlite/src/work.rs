@@ -1,8 +1,11 @@
 //! The due-work queue: claims with leases, settlements fenced by their claim, occurrence
 //! fan-out. Journey steps live in their enrollments (`steps`); this routes their claims there.
 
+use std::time::Duration;
+
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
+use sluice_core::clock::Now;
 use sluice_core::schedule::Schedule;
 use sluice_store::{
     ActionRecord, Claim, DueWork, EnrollmentInfo, EnrollmentState, FanOut, Outcome, Settlement,
@@ -81,6 +84,13 @@ pub(crate) fn insert_action(
         );
     }
     Ok(())
+}
+
+/// A row held for `after` of real time from `now`: until when (`held_until`, real time), and
+/// the business time it would be due at if the business clock flowed (its `due_at`, which
+/// keeps it behind the rows due before it in due order).
+pub(crate) fn held_for(now: Now, after: Duration) -> (i64, i64) {
+    (ms(now.business + after), ms(now.real + after))
 }
 
 /// The row (for the tallies) and its occurrence, when the fenced update took (`None`: the
@@ -201,13 +211,13 @@ impl Braked {
 }
 
 /// Claims up to `limit` due rows of `kinds`: claimed ones whose lease ran out (their worker
-/// died) first, then pending ones in due order. One statement, so two engines never claim the
-/// same row.
+/// died) first, then held ones whose real time came (retries, deferrals), then waiting ones in
+/// due order. One statement, so two engines never claim the same row.
 fn claim_rows(
     tx: &Transaction<'_>,
-    now: Timestamp,
+    now: Now,
     limit: u32,
-    lease_until: Timestamp,
+    lease: Duration,
     kinds: &[&WorkKind],
 ) -> Result<Vec<DueWork>, StoreError> {
     if limit == 0 {
@@ -224,17 +234,24 @@ fn claim_rows(
         "UPDATE due_work SET state = 'claimed', attempt = attempt + 1, lease_until = ?3
          WHERE id IN (SELECT id FROM (
              SELECT id FROM (SELECT id FROM due_work WHERE state = 'claimed'
-                             AND lease_until < ?1 AND kind IN ({kinds}) LIMIT ?2)
+                             AND lease_until < ?4 AND kind IN ({kinds}) LIMIT ?2)
              UNION ALL
              SELECT id FROM (SELECT id FROM due_work WHERE state = 'pending'
-                             AND kind IN ({kinds}) AND due_at <= ?1
+                             AND held_until IS NOT NULL AND held_until <= ?4
+                             AND kind IN ({kinds}) ORDER BY held_until LIMIT ?2)
+             UNION ALL
+             SELECT id FROM (SELECT id FROM due_work WHERE state = 'pending'
+                             AND kind IN ({kinds}) AND due_at <= ?1 AND held_until IS NULL
                              ORDER BY due_at, id LIMIT ?2))
          LIMIT ?2)
          RETURNING {WORK_COLUMNS}"
     ))
     .and_then(|mut s| {
-        s.query_map(params![ms(now), limit, ms(lease_until)], due_work)?
-            .collect()
+        s.query_map(
+            params![ms(now.business), limit, ms(now.real + lease), ms(now.real)],
+            due_work,
+        )?
+        .collect()
     })
     .map_err(backend)
 }
@@ -242,9 +259,9 @@ fn claim_rows(
 impl WorkStore for SqliteStore {
     fn claim_due(
         &self,
-        now: Timestamp,
+        now: Now,
         limit: u32,
-        lease_until: Timestamp,
+        lease: Duration,
         kinds: &[WorkKind],
     ) -> Result<Vec<DueWork>, StoreError> {
         // Journey steps live in their enrollments (`steps::claims`); the rest are rows.
@@ -258,19 +275,19 @@ impl WorkStore for SqliteStore {
                 if !steps {
                     return Ok(Vec::new());
                 }
-                return crate::steps::claims::claim(tx, now, limit, lease_until);
+                return crate::steps::claims::claim(tx, now, limit, lease);
             }
             // Both queues busy: each gets half the batch at least, and what the other leaves.
             let share = if steps { limit.div_ceil(2) } else { limit };
-            let mut claimed = claim_rows(tx, now, share, lease_until, &rows)?;
+            let mut claimed = claim_rows(tx, now, share, lease, &rows)?;
             if steps {
                 let rows_left = claimed.len() as u32 >= share;
                 let left = limit.saturating_sub(claimed.len() as u32);
-                let taken = crate::steps::claims::claim(tx, now, left, lease_until)?;
+                let taken = crate::steps::claims::claim(tx, now, left, lease)?;
                 let left = left.saturating_sub(taken.len() as u32);
                 claimed.extend(taken);
                 if rows_left && left > 0 {
-                    claimed.extend(claim_rows(tx, now, left, lease_until, &rows)?);
+                    claimed.extend(claim_rows(tx, now, left, lease, &rows)?);
                 }
             }
             Ok(claimed)
@@ -319,7 +336,7 @@ impl WorkStore for SqliteStore {
         self.write(|tx| crate::sweep::next(tx, limit))
     }
 
-    fn renew_leases(&self, claims: &[Claim], lease_until: Timestamp) -> Result<u64, StoreError> {
+    fn renew_leases(&self, claims: &[Claim], now: Now, lease: Duration) -> Result<u64, StoreError> {
         if claims.is_empty() {
             return Ok(0);
         }
@@ -327,14 +344,14 @@ impl WorkStore for SqliteStore {
             claims.iter().partition(|c| c.kind == WorkKind::JourneyStep);
         let rows = to_json(&rows.iter().map(|c| (c.id, c.fence)).collect::<Vec<_>>())?;
         self.write(|tx| {
-            let steps = crate::steps::claims::renew(tx, &steps, lease_until)?;
+            let steps = crate::steps::claims::renew(tx, &steps, now, lease)?;
             tx.prepare_cached(
                 "UPDATE due_work SET lease_until = MAX(lease_until, ?2)
                  FROM (SELECT value ->> 0 AS id, value ->> 1 AS attempt FROM json_each(?1)) AS c
                  WHERE due_work.id = c.id AND due_work.attempt = c.attempt
                  AND due_work.state = 'claimed'",
             )
-            .and_then(|mut s| s.execute(params![rows, ms(lease_until)]))
+            .and_then(|mut s| s.execute(params![rows, ms(now.real + lease)]))
             .map(|n| steps + n as u64)
             .map_err(backend)
         })
@@ -355,9 +372,7 @@ impl WorkStore for SqliteStore {
     fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
         self.read(|c| {
             let rows = c.query_row(
-                "SELECT MIN(m) FROM (SELECT MIN(due_at) AS m FROM due_work WHERE state = 'pending'
-                                     UNION ALL
-                                     SELECT MIN(lease_until) FROM due_work WHERE state = 'claimed')",
+                "SELECT MIN(due_at) FROM due_work WHERE state = 'pending' AND held_until IS NULL",
                 [],
                 |r| r.get::<_, Option<i64>>(0),
             )?;
@@ -366,7 +381,8 @@ impl WorkStore for SqliteStore {
         })
     }
 
-    fn settle(&self, settlements: &[Settlement], now: Timestamp) -> Result<Vec<bool>, StoreError> {
+    fn settle(&self, settlements: &[Settlement], at: Now) -> Result<Vec<bool>, StoreError> {
+        let now = at.business;
         self.write(|tx| {
             let mut held = Vec::with_capacity(settlements.len());
             let mut occurrences = Vec::new();
@@ -404,7 +420,7 @@ impl WorkStore for SqliteStore {
                         tx,
                         settlement,
                         (&mut settled, &mut ended),
-                        now,
+                        at,
                     )?);
                     continue;
                 }
@@ -417,21 +433,20 @@ impl WorkStore for SqliteStore {
                          RETURNING kind, campaign_id, journey_id, version, node_id, occurrence",
                         params![claim.id, claim.fence],
                     )?,
-                    Settlement::Retry { claim, at, .. } => fenced_update(
-                        tx,
-                        "UPDATE due_work SET state = 'pending', lease_until = NULL, due_at = ?3
-                         WHERE id = ?1 AND attempt = ?2 AND state = 'claimed'
-                         RETURNING kind, campaign_id, journey_id, version, node_id, occurrence",
-                        params![claim.id, claim.fence, ms(*at)],
-                    )?,
-                    Settlement::Defer { claim, at } => fenced_update(
-                        tx,
-                        "UPDATE due_work SET state = 'pending', lease_until = NULL, due_at = ?3,
-                                             attempt = attempt - 1
-                         WHERE id = ?1 AND attempt = ?2 AND state = 'claimed'
-                         RETURNING kind, campaign_id, journey_id, version, node_id, occurrence",
-                        params![claim.id, claim.fence, ms(*at)],
-                    )?,
+                    Settlement::Retry { claim, after, .. } | Settlement::Defer { claim, after } => {
+                        // A deferral (a rate limit) does not count as a try.
+                        let undo = i32::from(matches!(settlement, Settlement::Defer { .. }));
+                        let (due, held) = held_for(at, *after);
+                        fenced_update(
+                            tx,
+                            "UPDATE due_work SET state = 'pending', lease_until = NULL,
+                                                 due_at = MAX(due_at, ?3), held_until = ?4,
+                                                 attempt = attempt - ?5
+                             WHERE id = ?1 AND attempt = ?2 AND state = 'claimed'
+                             RETURNING kind, campaign_id, journey_id, version, node_id, occurrence",
+                            params![claim.id, claim.fence, due, held, undo],
+                        )?
+                    }
                     Settlement::Cancelled { claim, .. } => fenced_update(
                         tx,
                         "UPDATE due_work SET state = 'cancelled', lease_until = NULL

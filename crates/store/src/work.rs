@@ -1,8 +1,17 @@
 //! Due work: every send, occurrence, trigger and journey step has a due time. The engine claims
 //! due work in batches with a lease and settles each claim, fenced by the claim's number: a
 //! settlement whose lease was lost changes nothing, so no outcome is recorded twice.
+//!
+//! Two kinds of time (`sluice_core::clock`): a row is due at a *business* time (its schedule,
+//! its wait), and once tried it may be *held* for a while of *real* time — by a lease while a
+//! worker has it, by a retry's back-off, by a rate limit's deferral. A held row is claimable
+//! when its real time comes, whatever the business clock says, so a test clock that stands
+//! still never stalls a retry or a rate-limited send, and one that jumps never ends a lease.
+
+use std::time::Duration;
 
 use jiff::Timestamp;
+use sluice_core::clock::Now;
 
 use crate::{ActionRecord, EnrollmentState, StoreError};
 
@@ -99,15 +108,16 @@ pub enum Settlement {
         record: Option<ActionRecord>,
         idempotency_key: Option<String>,
     },
-    /// Try again at `at` (a retryable failure, or a brake that is being engaged).
+    /// Try again `after` this much real time (a retryable failure's back-off; zero for a
+    /// brake that is being engaged).
     Retry {
         claim: Claim,
-        at: Timestamp,
+        after: Duration,
         reason: String,
     },
-    /// Not this time: back to wait until `at`, the claim not counted as an attempt (a message
-    /// its channel's rate limit cannot take soon).
-    Defer { claim: Claim, at: Timestamp },
+    /// Not this time: back to wait `after` this much real time, the claim not counted as an
+    /// attempt (a message its channel's rate limit cannot take soon).
+    Defer { claim: Claim, after: Duration },
     /// Not to be done any more (the campaign ended); recorded as cancelled.
     Cancelled {
         claim: Claim,
@@ -194,21 +204,22 @@ pub enum FanOut {
 }
 
 pub trait WorkStore {
-    /// Claims up to `limit` units of work of `kinds` due at `now` — pending ones, and claimed
-    /// ones whose lease expired (their worker died) — leasing them until `lease_until`. When
-    /// journey steps and other kinds are both due, each gets at least half of `limit`.
+    /// Claims up to `limit` units of work of `kinds` — waiting ones due at `now.business`,
+    /// held ones (a retry, a deferral) whose real time came, and claimed ones whose lease ran
+    /// out (their worker died) — leasing them for `lease` of real time. When journey steps
+    /// and other kinds are both due, each gets at least half of `limit`.
     fn claim_due(
         &self,
-        now: Timestamp,
+        now: Now,
         limit: u32,
-        lease_until: Timestamp,
+        lease: Duration,
         kinds: &[WorkKind],
     ) -> Result<Vec<DueWork>, StoreError>;
-    /// Extends the leases of work still held under these claims to `lease_until` (a lease
-    /// already longer stays), so a batch that takes long is not taken over while it is being
-    /// carried out. Work settled meanwhile,
-    /// or claimed again since, is left alone. How many it extended.
-    fn renew_leases(&self, claims: &[Claim], lease_until: Timestamp) -> Result<u64, StoreError>;
+    /// Extends the leases of work still held under these claims to `lease` of real time from
+    /// `now` (a lease already longer stays), so a batch that takes long is not taken over
+    /// while it is being carried out. Work settled meanwhile, or claimed again since, is left
+    /// alone. How many it extended.
+    fn renew_leases(&self, claims: &[Claim], now: Now, lease: Duration) -> Result<u64, StoreError>;
     /// Puts all claimed work back to pending (its attempt kept). For a store only one engine
     /// uses, at that engine's start: whatever was claimed belonged to a process that died.
     fn release_claims(&self) -> Result<u64, StoreError>;
@@ -219,12 +230,13 @@ pub trait WorkStore {
     fn sweep(&self, limit: u32) -> Result<u64, StoreError>;
     /// What the engine needs of the enrollments `ids` that exist, in one read.
     fn enrollments_by_id(&self, ids: &[i64]) -> Result<Vec<(i64, EnrollmentInfo)>, StoreError>;
-    /// When the earliest pending row is due, for the engine to sleep until then.
+    /// When the earliest waiting row is due, in business time (held and claimed rows aside).
     fn next_due(&self) -> Result<Option<Timestamp>, StoreError>;
     /// Settles claimed rows in one transaction; for each, whether its lease still held (a
     /// settlement of a lost lease changes nothing). Finishing the last send of an occurrence
-    /// finishes the occurrence, and a one-time campaign with it (C10).
-    fn settle(&self, settlements: &[Settlement], now: Timestamp) -> Result<Vec<bool>, StoreError>;
+    /// finishes the occurrence, and a one-time campaign with it (C10). Records and states are
+    /// stamped with `now.business`; retries and deferrals are held from `now.real`.
+    fn settle(&self, settlements: &[Settlement], now: Now) -> Result<Vec<bool>, StoreError>;
     /// Starts a claimed occurrence, or goes on with it: reads the next page of the audience and
     /// plans one send per member (C2); the first page schedules the next occurrence of a
     /// recurring campaign. The row is settled, or due again at once while pages remain.

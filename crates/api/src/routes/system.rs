@@ -4,7 +4,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use sluice_core::clock::Clock as _;
 use sluice_store::{NOTIFICATION_WEBHOOK_POSITION, NOTIFICATION_WEBHOOK_URL, NewToken, Role};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -150,34 +149,26 @@ async fn move_clock(
         .clock
         .manual()
         .ok_or_else(|| ApiError::not_found("no test clock"))?;
-    // Worked out and set in one step, with the leases of work in flight carried along
-    // (another worker would take that work over and send it again).
-    let now = state
-        .engine
-        .jump_clock(|| match (body.advance, body.set) {
-            (Some(advance), None) => {
-                let d = sluice_core::duration::IsoDuration::parse(&advance)
-                    .map_err(|e| ApiError::field("advance", e))?;
-                clock
-                    .advance(d.as_span())
-                    .ok_or_else(|| ApiError::field("advance", "moves the clock out of range"))
-            }
-            (None, Some(at)) => {
-                // Time that runs backwards would make due work run twice or never; refuse it.
-                if at < clock.now() {
-                    return Err(ApiError::field(
-                        "set",
-                        format!("is before the clock's current time {}", clock.now()),
-                    ));
-                }
-                Ok(clock.set(at))
-            }
-            _ => Err(ApiError::field(
+    // Leases, back-off and rate limits run in real time, so a jump ends none of them early.
+    let now = match (body.advance, body.set) {
+        (Some(advance), None) => {
+            let d = sluice_core::duration::IsoDuration::parse(&advance)
+                .map_err(|e| ApiError::field("advance", e))?;
+            clock
+                .advance(d.as_span())
+                .ok_or_else(|| ApiError::field("advance", "moves the clock out of range"))?
+        }
+        // Time that runs backwards would make due work run twice or never; refuse it.
+        (None, Some(at)) => clock.set_forward(at).map_err(|now| {
+            ApiError::field("set", format!("is before the clock's current time {now}"))
+        })?,
+        _ => {
+            return Err(ApiError::field(
                 "advance",
                 "send exactly one of `advance` or `set`",
-            )),
-        })
-        .await?;
+            ));
+        }
+    };
     // Work due by the new time runs now, not at the next poll.
     state.engine.wake();
     Ok(axum::Json(ClockView { now }))

@@ -34,6 +34,8 @@ pub struct Options {
     pub with_metrics: bool,
     /// Run the engine (deliveries) beside the HTTP server, as `serve` does.
     pub engine: bool,
+    /// The engine's settings, when not the defaults.
+    pub engine_config: Option<sluice_engine::EngineConfig>,
 }
 
 impl Default for Options {
@@ -45,6 +47,7 @@ impl Default for Options {
             max_import_bytes: None,
             with_metrics: true,
             engine: false,
+            engine_config: None,
         }
     }
 }
@@ -529,6 +532,9 @@ pub async fn start_in(data_dir: &Path, options: &Options) -> TestApp {
     }
     if let Some(n) = options.max_import_bytes {
         config.max_import_bytes = n;
+    }
+    if let Some(engine) = &options.engine_config {
+        config.engine = engine.clone();
     }
     let state = sluice_api::prepare(&config).expect("prepare");
     let stop = tokio_util::sync::CancellationToken::new();

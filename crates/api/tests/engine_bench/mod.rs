@@ -137,10 +137,25 @@ pub fn counts<const N: usize>(r: &Value, names: [&str; N]) -> [u64; N] {
     names.map(|n| r[n].as_u64().unwrap_or_else(|| panic!("no {n} in {r}")))
 }
 
+/// Retries within a second or two of real time: the first retry comes after 0.5–1 s, the
+/// fourth after at most 2 s.
+pub fn quick_retries() -> sluice_engine::EngineConfig {
+    sluice_engine::EngineConfig {
+        retry_base: Duration::from_millis(250),
+        retry_max: Duration::from_secs(2),
+        ..sluice_engine::EngineConfig::default()
+    }
+}
+
 impl Bench {
     pub async fn start(mode: Mode) -> Self {
+        Self::start_with(mode, sluice_engine::EngineConfig::default()).await
+    }
+
+    pub async fn start_with(mode: Mode, engine: sluice_engine::EngineConfig) -> Self {
         let app = spawn_with(Options {
             engine: true,
+            engine_config: Some(engine),
             ..Options::default()
         })
         .await;

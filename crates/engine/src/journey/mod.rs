@@ -187,8 +187,8 @@ async fn run_chunk(
     let ran = futures_util::future::join_all(
         prepared
             .into_iter()
-            .map(|step| defer_beyond_rate(step, allowance, now))
-            .map(|step| run_one(engine, step, now)),
+            .map(|step| defer_beyond_rate(step, allowance))
+            .map(|step| run_one(engine, step)),
     )
     .await;
     let mut guards: Vec<InFlight> = Vec::with_capacity(ran.len());
@@ -210,7 +210,7 @@ async fn run_chunk(
     })
     .await
     .map_err(|e| StoreError::Backend(format!("journey walk failed: {e}")))?;
-    let settled_at = engine.clock.now();
+    let settled_at = engine.clock.read();
     engine
         .settler
         .settle(engine, settlements, settled_at)
@@ -222,17 +222,14 @@ async fn run_chunk(
 
 /// A step whose message is beyond its rate-limited channel's allowance for the batch runs
 /// again when the limit has room (its walk is pure; it keeps its key).
-fn defer_beyond_rate(prepared: Prepared, allowance: &Allowance, now: Timestamp) -> Prepared {
+fn defer_beyond_rate(prepared: Prepared, allowance: &Allowance) -> Prepared {
     if let Prepared::Run(step) = &prepared
         && let Some((_, Outgoing::Ready(out))) = &step.message
-        && let Some(at) = out
-            .limiter
-            .as_ref()
-            .and_then(|l| allowance.deferred(l, now))
+        && let Some(after) = out.limiter.as_ref().and_then(|l| allowance.deferred(l))
     {
         return Prepared::Settled(Settlement::Defer {
             claim: step.work.claim(),
-            at,
+            after,
         });
     }
     prepared
@@ -242,7 +239,7 @@ fn defer_beyond_rate(prepared: Prepared, allowance: &Allowance, now: Timestamp) 
 /// registered in one step — after the channel's rate limit, so a brake never waits for
 /// messages queued behind a limit. The registration is returned, to be dropped once the step's
 /// settlement is written.
-async fn run_one(engine: &Engine, prepared: Prepared, now: Timestamp) -> (Ran, Option<InFlight>) {
+async fn run_one(engine: &Engine, prepared: Prepared) -> (Ran, Option<InFlight>) {
     let mut step = match prepared {
         Prepared::Settled(s) => return (Ran::Settled(s), None),
         Prepared::Run(step) => step,
@@ -261,7 +258,7 @@ async fn run_one(engine: &Engine, prepared: Prepared, now: Timestamp) -> (Ran, O
     let Some(guard) = engine.brakes.enter_after(&subject, turn).await else {
         let braked = Settlement::Retry {
             claim: step.work.claim(),
-            at: now,
+            after: std::time::Duration::ZERO,
             reason: "braked".into(),
         };
         return (Ran::Settled(braked), None);
@@ -276,7 +273,7 @@ async fn run_one(engine: &Engine, prepared: Prepared, now: Timestamp) -> (Ran, O
         Some((node, Outgoing::Ready(out))) => {
             let outcome = out.channel.deliver(&out.message).await;
             let at = engine.clock.now();
-            match crate::send::verdict(engine, outcome, step.work.attempt, at) {
+            match crate::send::verdict(engine, outcome, step.work.attempt) {
                 Verdict::Record(outcome, detail) => {
                     let r = record(
                         &step.work,
@@ -289,12 +286,12 @@ async fn run_one(engine: &Engine, prepared: Prepared, now: Timestamp) -> (Ran, O
                     step.before.records.push(r);
                     step.message = Some((node, Outgoing::Sent));
                 }
-                Verdict::Retry(at, reason) => {
+                Verdict::Retry(after, reason) => {
                     // The whole step runs again later: its walk is pure, its message keeps
                     // the step's key.
                     let retry = Settlement::Retry {
                         claim: step.work.claim(),
-                        at,
+                        after,
                         reason,
                     };
                     return (Ran::Settled(retry), Some(guard));

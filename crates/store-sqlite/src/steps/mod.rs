@@ -5,6 +5,7 @@
 
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Transaction, params};
+use sluice_core::clock::Now;
 use sluice_core::profile::Attributes;
 use sluice_store::{Advance, CommandContext, Next, Settlement, StoreError};
 
@@ -89,7 +90,7 @@ fn move_on(
         } => tx
             .prepare_cached(
                 "UPDATE enrollments SET node_id = ?3, step_at = ?4, due_at = ?4, resume = ?5,
-                                        claimed = 0, attempt = 0
+                                        claimed = 0, attempt = 0, held_until = NULL
                  WHERE id = ?1 AND state = 'active'
                  AND (?2 IS NULL OR (claims = ?2 AND claimed = 1))",
             )
@@ -135,20 +136,23 @@ pub(crate) fn settle(
     tx: &Transaction<'_>,
     settlement: &Settlement,
     (settled, ended): (&mut Settled, &mut Ended),
-    now: Timestamp,
+    at: Now,
 ) -> Result<bool, StoreError> {
+    let now = at.business;
     let claim = settlement.claim();
     let (record, key, journey_id) = match settlement {
         Settlement::Advance(_) => unreachable!("an advance is settled by `advance`"),
-        Settlement::Retry { at, .. } | Settlement::Defer { at, .. } => {
+        Settlement::Retry { after, .. } | Settlement::Defer { after, .. } => {
             // A deferral (a rate limit) does not count as a try.
             let undo = i32::from(matches!(settlement, Settlement::Defer { .. }));
+            let (due, held_until) = crate::work::held_for(at, *after);
             let held = tx
                 .prepare_cached(
-                    "UPDATE enrollments SET due_at = ?3, claimed = 0, attempt = attempt - ?4
+                    "UPDATE enrollments SET due_at = ?3, held_until = ?4, claimed = 0,
+                                            attempt = attempt - ?5
                      WHERE id = ?1 AND claims = ?2 AND claimed = 1",
                 )
-                .and_then(|mut s| s.execute(params![claim.id, claim.fence, ms(*at), undo]))
+                .and_then(|mut s| s.execute(params![claim.id, claim.fence, due, held_until, undo]))
                 .map_err(backend)?;
             return Ok(held == 1);
         }

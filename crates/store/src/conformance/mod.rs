@@ -23,6 +23,7 @@ pub mod profiles;
 pub mod results;
 pub mod steps;
 mod support;
+pub mod time;
 pub mod tokens;
 pub mod work;
 
@@ -202,6 +203,11 @@ macro_rules! __conformance_checks {
                 stop_leaves_claimed_steps_to_their_worker,
                 erasure_takes_claimed_steps_from_their_worker,
                 a_step_with_nothing_to_run_ends_its_enrollment,
+            }
+            time {
+                retries_deferrals_and_leases_of_rows_run_in_real_time,
+                retries_deferrals_and_leases_of_steps_run_in_real_time,
+                waits_run_in_business_time,
             }
         }
     };

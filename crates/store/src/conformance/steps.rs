@@ -54,7 +54,7 @@ pub fn a_step_claim_is_fenced_across_steps(store: &dyn Store) {
     };
     assert_eq!(
         store
-            .settle(&[advanced(second, on)], later(61))
+            .settle(&[advanced(second, on)], both(61))
             .expect("settle"),
         [true]
     );
@@ -75,7 +75,7 @@ pub fn a_step_claim_is_fenced_across_steps(store: &dyn Store) {
 
     assert_eq!(
         store
-            .renew_leases(&[first.claim()], later(600))
+            .renew_leases(&[first.claim()], both(540), LEASE)
             .expect("renew"),
         0
     );
@@ -85,7 +85,7 @@ pub fn a_step_claim_is_fenced_across_steps(store: &dyn Store) {
     };
     assert_eq!(
         store
-            .settle(&[advanced(first, late.clone())], later(63))
+            .settle(&[advanced(first, late.clone())], both(63))
             .expect("settle"),
         [false],
         "the first claim's settlement is fenced out"
@@ -96,13 +96,13 @@ pub fn a_step_claim_is_fenced_across_steps(store: &dyn Store) {
     );
     assert_eq!(
         store
-            .renew_leases(&[third.claim()], later(600))
+            .renew_leases(&[third.claim()], both(540), LEASE)
             .expect("renew"),
         1
     );
     assert_eq!(
         store
-            .settle(&[advanced(third, late)], later(63))
+            .settle(&[advanced(third, late)], both(63))
             .expect("settle"),
         [true]
     );
@@ -131,7 +131,7 @@ pub fn stop_leaves_claimed_steps_to_their_worker(store: &dyn Store) {
         claim: held[0].claim(),
         record: None,
     };
-    assert_eq!(store.settle(&[cancel], later(11)).expect("settle"), [true]);
+    assert_eq!(store.settle(&[cancel], both(11)).expect("settle"), [true]);
     assert_eq!(
         people_of_jrn_a(store),
         (4, 0, 4, 4, 4),
@@ -144,7 +144,7 @@ pub fn stop_leaves_claimed_steps_to_their_worker(store: &dyn Store) {
         record: None,
         idempotency_key: None,
     };
-    assert_eq!(store.settle(&[nothing], later(11)).expect("settle"), [true]);
+    assert_eq!(store.settle(&[nothing], both(11)).expect("settle"), [true]);
     assert_eq!(
         people_of_jrn_a(store),
         (4, 0, 4, 4, 4),
@@ -157,7 +157,7 @@ pub fn stop_leaves_claimed_steps_to_their_worker(store: &dyn Store) {
         claim: again[0].claim(),
         record: None,
     };
-    assert_eq!(store.settle(&[cancel], later(62)).expect("settle"), [true]);
+    assert_eq!(store.settle(&[cancel], both(62)).expect("settle"), [true]);
     assert_eq!(
         people_of_jrn_a(store),
         (4, 0, 4, 4, 4),
@@ -190,7 +190,7 @@ pub fn erasure_takes_claimed_steps_from_their_worker(store: &dyn Store) {
     };
     assert_eq!(
         store
-            .settle(&[advanced(&held[0], late)], later(2))
+            .settle(&[advanced(&held[0], late)], both(2))
             .expect("settle"),
         [false]
     );
@@ -219,7 +219,7 @@ pub fn a_step_with_nothing_to_run_ends_its_enrollment(store: &dyn Store) {
         record: None,
         idempotency_key: None,
     };
-    assert_eq!(store.settle(&[done], later(2)).expect("settle"), [true]);
+    assert_eq!(store.settle(&[done], both(2)).expect("settle"), [true]);
     assert_eq!(
         who(&enrollments(store, "jrn_a", 1, None)),
         [p("p1", EnrollmentState::Failed)]

@@ -5,6 +5,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use sluice_core::campaign::{Campaign, CampaignContent};
 use sluice_core::channel::ChannelType;
+use sluice_core::clock::Now;
 use sluice_core::journey::{
     Journey, JourneyAction, JourneyDefinition, JourneyTransition, JourneyVersionStatus,
 };
@@ -30,6 +31,18 @@ pub fn later(secs: i64) -> Timestamp {
         .checked_add(SignedDuration::from_secs(secs))
         .expect("within the supported range")
 }
+
+/// Both kinds of time `secs` seconds after [`now`]: the checks let real time run with the
+/// business clock unless they say otherwise.
+pub fn both(secs: i64) -> Now {
+    Now {
+        business: later(secs),
+        real: later(secs),
+    }
+}
+
+/// The lease the checks claim with.
+pub const LEASE: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub const DAY: i64 = 86_400;
 

@@ -21,7 +21,7 @@ const ALL: &[WorkKind] = &[
 
 pub(super) fn claim(store: &dyn Store, at: i64, limit: u32) -> Vec<DueWork> {
     store
-        .claim_due(later(at), limit, later(at + 60), ALL)
+        .claim_due(both(at), limit, LEASE, ALL)
         .expect("claim_due")
 }
 
@@ -59,7 +59,7 @@ pub(super) fn sweep_all(store: &dyn Store) -> u64 {
 /// is refused and changes nothing; a retry is due again at its time; `release_claims` puts
 /// claimed rows back.
 /// A live API-triggered campaign `cmp_api` with two triggers queued (keys k1, k2).
-fn two_triggers(store: &dyn Store) {
+pub(super) fn two_triggers(store: &dyn Store) {
     insert_campaign(store, "cmp_api", schedule(json!({"type": "api"})));
     activate(store, "cmp_api", &ctx("ann"));
     for (p, key) in [("p1", "k1"), ("p2", "k2")] {
@@ -80,9 +80,14 @@ pub fn renewed_leases_are_not_taken_over(store: &dyn Store) {
         fence: claimed[1].fence + 1,
         ..claimed[1].claim()
     }];
-    assert_eq!(store.renew_leases(&stale, later(600)).expect("renew"), 0);
     assert_eq!(
-        store.renew_leases(&claims[..1], later(600)).expect("renew"),
+        store.renew_leases(&stale, both(540), LEASE).expect("renew"),
+        0
+    );
+    assert_eq!(
+        store
+            .renew_leases(&claims[..1], both(540), LEASE)
+            .expect("renew"),
         1
     );
     // The first lease ran out at 60 s: only the row not renewed is taken over.
@@ -96,7 +101,7 @@ pub fn renewed_leases_are_not_taken_over(store: &dyn Store) {
         "the renewed lease runs out at 600 s"
     );
     let settled = store
-        .settle(&[delivered(&claimed[0])], later(602))
+        .settle(&[delivered(&claimed[0])], both(602))
         .expect("settle");
     assert_eq!(
         settled,
@@ -129,11 +134,11 @@ pub fn claims_lease_and_settlements_are_fenced(store: &dyn Store) {
     };
     let retry = Settlement::Retry {
         claim: claimed[1].claim(),
-        at: later(30),
+        after: std::time::Duration::from_secs(29),
         reason: "503".into(),
     };
     assert_eq!(
-        store.settle(&[stale, retry], later(1)).expect("settle"),
+        store.settle(&[stale, retry], both(1)).expect("settle"),
         [false, true]
     );
     assert!(claim(store, 10, 10).is_empty(), "the retry is due at 30 s");
@@ -161,11 +166,11 @@ pub fn abort_counts_open_sends_and_leaves_rows_to_the_sweeper(store: &dyn Store)
     assert_eq!(first.len(), 2);
     let retry = Settlement::Retry {
         claim: first[1].claim(),
-        at: later(1),
+        after: std::time::Duration::ZERO,
         reason: "429".into(),
     };
     store
-        .settle(&[delivered(&first[0]), retry], later(1))
+        .settle(&[delivered(&first[0]), retry], both(1))
         .expect("settle");
     let erased = ["p3", "p4", "p5"]
         .into_iter()
@@ -298,7 +303,7 @@ fn large_audience(store: &dyn Store) -> u64 {
 /// Claims the occurrence rows due at `at` and plans each once; what each call said.
 fn plan_due_occurrences(store: &dyn Store, at: i64) -> Vec<FanOut> {
     store
-        .claim_due(later(at), 10, later(at + 60), &[WorkKind::Occurrence])
+        .claim_due(both(at), 10, LEASE, &[WorkKind::Occurrence])
         .expect("claim_due")
         .iter()
         .map(|w| {
@@ -451,7 +456,7 @@ pub fn settlements_after_a_brake_change_nothing(store: &dyn Store) {
     {
         r.outcome = Outcome::Skipped;
     }
-    store.settle(&[skipped], later(2)).expect("settle");
+    store.settle(&[skipped], both(2)).expect("settle");
     let r = store
         .results(&campaign_subject("cmp_api"))
         .expect("results");
@@ -481,7 +486,7 @@ pub fn settlements_after_a_brake_change_nothing(store: &dyn Store) {
             state: EnrollmentState::Completed,
         },
     }));
-    store.settle(&[advance], later(6)).expect("settle");
+    store.settle(&[advance], both(6)).expect("settle");
     let r = store
         .results(&version_subject("jrn_a", 1))
         .expect("results");
