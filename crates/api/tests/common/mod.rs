@@ -34,6 +34,8 @@ pub struct Options {
     pub with_metrics: bool,
     /// Run the engine (deliveries) beside the HTTP server, as `serve` does.
     pub engine: bool,
+    /// Routes of the test's own beside those of the API, under the same layers.
+    pub extra_routes: Option<fn() -> axum::Router<sluice_api::AppState>>,
 }
 
 impl Default for Options {
@@ -45,6 +47,7 @@ impl Default for Options {
             max_import_bytes: None,
             with_metrics: true,
             engine: false,
+            extra_routes: None,
         }
     }
 }
@@ -538,7 +541,10 @@ pub async fn start_in(data_dir: &Path, options: &Options) -> TestApp {
             std::sync::Arc::clone(&state.engine).run(async move { stop.cancelled().await }),
         )
     });
-    let app = sluice_api::app(state.clone(), options.with_metrics);
+    let extra = options
+        .extra_routes
+        .map_or_else(axum::Router::new, |routes| routes());
+    let app = sluice_api::app_with(state.clone(), options.with_metrics, extra);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
