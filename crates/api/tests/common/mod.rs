@@ -7,15 +7,18 @@
     reason = "each test file uses a different part of the harness"
 )]
 
+pub mod failing_store;
 pub mod recount;
 
 use std::ops::Deref;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
 use sluice_api::ServeConfig;
+use sluice_store::Store;
 use tempfile::TempDir;
 
 pub const ADMIN: &str = "test-admin";
@@ -36,7 +39,11 @@ pub struct Options {
     pub engine: bool,
     /// Routes of the test's own beside those of the API, under the same layers.
     pub extra_routes: Option<fn() -> axum::Router<sluice_api::AppState>>,
+    /// Puts the store the app and its engine use behind a wrapper (a store that fails on cue).
+    pub wrap_store: Option<WrapStore>,
 }
+
+pub type WrapStore = fn(Arc<dyn Store>) -> Arc<dyn Store>;
 
 impl Default for Options {
     fn default() -> Self {
@@ -48,6 +55,7 @@ impl Default for Options {
             with_metrics: true,
             engine: false,
             extra_routes: None,
+            wrap_store: None,
         }
     }
 }
@@ -533,7 +541,16 @@ pub async fn start_in(data_dir: &Path, options: &Options) -> TestApp {
     if let Some(n) = options.max_import_bytes {
         config.max_import_bytes = n;
     }
-    let state = sluice_api::prepare(&config).expect("prepare");
+    let mut state = sluice_api::prepare(&config).expect("prepare");
+    if let Some(wrap) = options.wrap_store {
+        state.store = wrap(Arc::clone(&state.store));
+        state.engine = sluice_engine::Engine::new(
+            Arc::clone(&state.store),
+            Arc::clone(&state.clock),
+            sluice_engine::Brakes::new(),
+            sluice_engine::EngineConfig::default(),
+        );
+    }
     let stop = tokio_util::sync::CancellationToken::new();
     let engine = options.engine.then(|| {
         let stop = stop.clone();

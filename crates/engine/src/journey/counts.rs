@@ -1,0 +1,135 @@
+//! Conditions on event counts read the store while a walk runs. A read that fails must not
+//! decide a branch: counting 0 would send the profile down `else` on a database hiccup. The
+//! failure is remembered, the walk that saw it is thrown away (walks are pure, so nothing of
+//! it happened), and the step is tried again with the back-off and bound of a failed delivery.
+
+use std::cell::RefCell;
+
+use jiff::Timestamp;
+use sluice_channels::DeliveryOutcome;
+use sluice_core::rule::EventCounts;
+use sluice_store::{DueWork, EnrollmentState, Next, Outcome, Settlement, Store, StoreError};
+
+use super::{Walked, advance, record};
+use crate::Engine;
+use crate::send::Verdict;
+
+/// Event counts of one profile, read from the store as a condition asks for them.
+pub(super) struct StoredCounts<'a> {
+    store: &'a dyn Store,
+    profile_id: &'a str,
+    /// The first read that failed; once set, nothing more is read (the walk is void anyway).
+    failed: RefCell<Option<StoreError>>,
+}
+
+impl<'a> StoredCounts<'a> {
+    pub(super) fn new(store: &'a dyn Store, profile_id: &'a str) -> Self {
+        Self {
+            store,
+            profile_id,
+            failed: RefCell::new(None),
+        }
+    }
+
+    /// Why the walk that used these counts is void, if a read failed.
+    pub(super) fn failure(self) -> Option<StoreError> {
+        self.failed.into_inner()
+    }
+}
+
+impl EventCounts for StoredCounts<'_> {
+    fn count(&self, name: &str, since: Option<Timestamp>) -> u64 {
+        if self.failed.borrow().is_some() {
+            return 0;
+        }
+        match self.store.event_count(self.profile_id, name, since) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(%e, profile = self.profile_id, "counting events for a condition; the step is tried again");
+                *self.failed.borrow_mut() = Some(e);
+                0
+            }
+        }
+    }
+}
+
+/// A step that could not read what its walk needed, to be settled once the engine decides
+/// when it runs again.
+pub(super) struct Unread {
+    pub(super) work: DueWork,
+    pub(super) enrollment_id: i64,
+    pub(super) reason: String,
+    /// What the step did before the read failed, kept when it cannot run again whole: its
+    /// message went out (`node`, where the walk resumes), so the message is settled and the
+    /// walk after it is what is tried again.
+    pub(super) after_message: Option<(String, Walked)>,
+}
+
+/// When the step runs again: as a delivery would be retried (`send::verdict`, its back-off
+/// and its bound). Out of attempts, the profile leaves as failed with a record of why — a
+/// recorded failure, never a branch taken on a guess.
+pub(super) fn settle_unread(engine: &Engine, unread: Unread, now: Timestamp) -> Settlement {
+    let Unread {
+        work,
+        enrollment_id,
+        reason,
+        after_message,
+    } = unread;
+    let retryable = |reason: String| DeliveryOutcome::Retryable {
+        reason,
+        retry_after: None,
+    };
+    let node = work.node_id.clone().unwrap_or_default();
+    match after_message {
+        // The message is settled now; the walk after it is a step of its own (its first try).
+        Some((message_node, mut before)) => {
+            match crate::send::verdict(engine, retryable(reason), 1, now) {
+                Verdict::Retry(at, _) => {
+                    before.next = Some(Next::At {
+                        node_id: message_node,
+                        due_at: at,
+                        resume: true,
+                    });
+                }
+                Verdict::Record(outcome, detail) => {
+                    before
+                        .records
+                        .push(failed(&work, &message_node, now, outcome, detail));
+                    before.next = None;
+                }
+            }
+            before.settlement(&work, enrollment_id)
+        }
+        None => match crate::send::verdict(engine, retryable(reason), work.attempt, now) {
+            Verdict::Retry(at, reason) => Settlement::Retry {
+                claim: work.claim(),
+                at,
+                reason,
+            },
+            Verdict::Record(outcome, detail) => {
+                let r = failed(&work, &node, now, outcome, detail);
+                advance(
+                    &work,
+                    enrollment_id,
+                    vec![r],
+                    Next::Leave {
+                        node_id: None,
+                        state: EnrollmentState::Failed,
+                    },
+                )
+            }
+        },
+    }
+}
+
+fn failed(
+    work: &DueWork,
+    node: &str,
+    now: Timestamp,
+    outcome: Outcome,
+    detail: Option<String>,
+) -> sluice_store::ActionRecord {
+    let mut r = record(work, node, None, now, outcome, detail);
+    r.action = "walk".into();
+    r
+}
