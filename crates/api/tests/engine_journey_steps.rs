@@ -1,5 +1,7 @@
 //! Journey steps run by the engine where the review found them wrong: a condition whose event
-//! count cannot be read is tried again, never decided as 0 (down `else`).
+//! count cannot be read is tried again, never decided as 0 (down `else`); and a
+//! `remove_from_journey` node removes a profile with the same records and audit entry as the
+//! API's remove from flow (J9).
 
 mod common;
 
@@ -108,4 +110,138 @@ async fn a_condition_whose_event_count_cannot_be_read_is_retried_not_sent_down_e
     );
     assert_eq!(res["failed"], 0, "{res}");
     assert_eq!(EVENT_COUNT_FAILED.load(Ordering::SeqCst), 1);
+}
+
+/// The records a removal left for `profile` in version 1 of `journey`: (action, outcome, node,
+/// detail), sorted.
+async fn removal_records(app: &TestApp, journey: &str, profile: &str) -> Vec<[String; 4]> {
+    let r = app
+        .get(&format!(
+            "/api/v1/journeys/{journey}/versions/1/results/actions?profile_id={profile}"
+        ))
+        .await;
+    let mut rows: Vec<[String; 4]> = r.expect(200)["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|a| {
+            ["action", "outcome", "node_id", "detail"]
+                .map(|k| a[k].as_str().unwrap_or("").to_owned())
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_remove_from_journey_node_records_the_removal_as_the_api_does() {
+    let app = spawn_with(Options {
+        engine: true,
+        ..Options::default()
+    })
+    .await;
+    let waiting = publish(
+        &app,
+        json!({
+            "name": "nurture", "entry": {"type": "event", "event": "signed_up"},
+            "reentry": {"mode": "never"}, "start": "pause",
+            "nodes": [
+                {"id": "pause", "type": "wait", "duration": "P1D", "next": "done"},
+                {"id": "done", "type": "end"}
+            ]
+        }),
+    )
+    .await;
+    let buyers = publish(
+        &app,
+        json!({
+            "name": "buyers", "entry": {"type": "event", "event": "bought"},
+            "reentry": {"mode": "never"}, "start": "rm",
+            "nodes": [
+                {"id": "rm", "type": "remove_from_journey", "journey_id": waiting, "next": "done"},
+                {"id": "done", "type": "end"}
+            ]
+        }),
+    )
+    .await;
+    app.event("ann", "signed_up").await;
+    app.event("bob", "signed_up").await;
+    wait_for("both to wait at `pause`", async || {
+        results(&app, &waiting).await["per_node"]["pause"]["entered"] == 2
+    })
+    .await;
+
+    // Ann leaves by the node of `buyers`, Bob by the API.
+    app.event("ann", "bought").await;
+    wait_for("ann's removal", async || {
+        state_in(&app, &waiting, "ann").await.as_deref() == Some("removed")
+    })
+    .await;
+    app.delete(&format!(
+        "/api/v1/journeys/{waiting}/versions/1/profiles/bob"
+    ))
+    .await
+    .expect(200);
+    assert_eq!(
+        state_in(&app, &waiting, "bob").await.as_deref(),
+        Some("removed")
+    );
+
+    let by_node = format!("by journey:{buyers} v1");
+    let step = |detail: &str| {
+        [
+            "journey_step".to_owned(),
+            "cancelled".to_owned(),
+            "pause".to_owned(),
+            detail.to_owned(),
+        ]
+    };
+    let removed = |detail: &str| {
+        [
+            "remove_from_flow".to_owned(),
+            "removed".to_owned(),
+            "pause".to_owned(),
+            detail.to_owned(),
+        ]
+    };
+    assert_eq!(
+        removal_records(&app, &waiting, "ann").await,
+        [step("removed from flow"), removed(&by_node)]
+    );
+    let admin = "by admin (SLUICE_ADMIN_TOKEN)";
+    assert_eq!(
+        removal_records(&app, &waiting, "bob").await,
+        [step("removed from flow"), removed(admin)]
+    );
+
+    let audit = app.audit(&format!("journey:{waiting}")).await;
+    let removals: Vec<(&str, &Value, &Value, &Value)> = audit
+        .iter()
+        .filter(|e| e["action"] == "remove_profile")
+        .map(|e| {
+            (
+                e["actor"].as_str().expect("actor"),
+                &e["subject"]["version"],
+                &e["from_status"],
+                &e["to_status"],
+            )
+        })
+        .collect();
+    let (live, one, node_actor) = (json!("live"), json!(1), format!("journey:{buyers} v1"));
+    assert_eq!(
+        removals,
+        [
+            ("admin (SLUICE_ADMIN_TOKEN)", &one, &live, &live),
+            (node_actor.as_str(), &one, &live, &live),
+        ],
+        "{audit:?}"
+    );
+
+    let res = results(&app, &waiting).await;
+    assert_eq!(
+        (res["removed"].as_u64(), res["cancelled"].as_u64()),
+        (Some(2), Some(2))
+    );
+    let rows = common::recount::journey_version(app.data_dir(), &waiting, 1);
+    common::recount::assert_agrees(&res, &rows, "two removals");
 }

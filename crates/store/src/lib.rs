@@ -79,8 +79,12 @@ pub trait ProfileStore {
     /// order is the store's).
     fn profiles_by_id(&self, ids: &[String]) -> Result<Vec<Profile>, StoreError>;
     /// Erases the profile and its events; its pending work is cancelled and its enrollments end
-    /// as `removed` (a closed version it was last inside finishes). The action log keeps its
-    /// records: results never change after the fact. `false` if there was no such profile.
+    /// as `removed` (a closed version it was last inside finishes). Every counter of Results
+    /// moves as for a removal from flow (J9) — the enrollment counted `removed`, its pending
+    /// step `cancelled` at its node, a pending send `cancelled` — but the erasure writes no
+    /// action record and no audit entry: nothing new names the erased profile. The records
+    /// written before stay: results never change after the fact. `false` if there was no such
+    /// profile.
     fn delete_profile(&self, id: &str, now: Timestamp) -> Result<bool, StoreError>;
     fn profiles(&self, page: &PageRequest) -> Result<Page<Profile>, StoreError>;
     /// Writes every batch in one transaction; an `Err` batch rolls everything back.
@@ -190,7 +194,9 @@ pub trait JourneyStore {
         state: Option<EnrollmentState>,
         page: &PageRequest,
     ) -> Result<Page<Enrollment>, StoreError>;
-    /// J9: takes one profile out of a version; its pending steps are cancelled and recorded.
+    /// J9: takes one profile out of a version; its pending steps are cancelled and recorded,
+    /// and the removal is audited. A `remove_from_journey` node's removals leave the same
+    /// records (the audit entry's actor is the journey whose node it was).
     fn remove_from_journey(
         &self,
         journey_id: &str,
