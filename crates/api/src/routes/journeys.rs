@@ -284,17 +284,7 @@ async fn new_journey_version(
         &caller,
         id,
         None,
-        |j, now| {
-            let from = j.latest_version().status;
-            let n = j.new_version(now)?;
-            Ok(vec![sluice_core::journey::JourneyTransition {
-                action: JourneyAction::Edit,
-                version: n,
-                from,
-                to: JourneyVersionStatus::Draft,
-                effects: Vec::new(),
-            }])
-        },
+        |j, now| Ok(vec![j.new_version(now)?]),
         None,
     )
     .await?;

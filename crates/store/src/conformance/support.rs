@@ -5,9 +5,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use sluice_core::campaign::{Campaign, CampaignContent};
 use sluice_core::channel::ChannelType;
-use sluice_core::journey::{
-    Journey, JourneyAction, JourneyDefinition, JourneyTransition, JourneyVersionStatus,
-};
+use sluice_core::journey::{Journey, JourneyDefinition, JourneyVersionStatus};
 use sluice_core::profile::{Attributes, Event, Profile};
 use sluice_core::rule::Rule;
 use sluice_core::schedule::Schedule;
@@ -196,17 +194,7 @@ pub fn stop(store: &dyn Store, id: &str, n: u32, ctx: &CommandContext) -> Applie
 pub fn new_version(store: &dyn Store, id: &str, ctx: &CommandContext) -> Applied<Journey> {
     let at = ctx.now;
     store
-        .apply_journey(id, ctx, &mut |j| {
-            let from = j.latest_version().status;
-            let n = j.new_version(at)?;
-            Ok(vec![JourneyTransition {
-                action: JourneyAction::Edit,
-                version: n,
-                from,
-                to: JourneyVersionStatus::Draft,
-                effects: Vec::new(),
-            }])
-        })
+        .apply_journey(id, ctx, &mut |j| Ok(vec![j.new_version(at)?]))
         .expect("new_version is allowed")
 }
 
