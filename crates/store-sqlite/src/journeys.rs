@@ -89,7 +89,7 @@ fn save(c: &Connection, journey: &Journey, insert: bool) -> Result<(), StoreErro
         )
         .map_err(backend)?;
     }
-    // Upsert keeps each version's epoch, which only brakes change.
+    // Upsert keeps each version's epoch, which only brakes change (see `effects`).
     let mut stmt = c
         .prepare_cached(
             "INSERT INTO journey_versions (journey_id, version, status, definition, entry_event,
