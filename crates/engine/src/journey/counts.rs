@@ -1,57 +1,16 @@
 //! Conditions on event counts read the store while a walk runs. A read that fails must not
 //! decide a branch: counting 0 would send the profile down `else` on a database hiccup. The
-//! failure is remembered, the walk that saw it is thrown away (walks are pure, so nothing of
-//! it happened), and the step is tried again with the back-off and bound of a failed delivery.
-
-use std::cell::RefCell;
+//! failure is kept (`FallibleCounts`), the walk that saw it is thrown away (walks are pure, so
+//! nothing of it happened), and the step is tried again with the back-off and bound of a
+//! failed delivery.
 
 use jiff::Timestamp;
 use sluice_channels::DeliveryOutcome;
-use sluice_core::rule::EventCounts;
-use sluice_store::{DueWork, EnrollmentState, Next, Outcome, Settlement, Store, StoreError};
+use sluice_store::{DueWork, EnrollmentState, Next, Outcome, Settlement};
 
 use super::{Walked, advance, record};
 use crate::Engine;
 use crate::send::Verdict;
-
-/// Event counts of one profile, read from the store as a condition asks for them.
-pub(super) struct StoredCounts<'a> {
-    store: &'a dyn Store,
-    profile_id: &'a str,
-    /// The first read that failed; once set, nothing more is read (the walk is void anyway).
-    failed: RefCell<Option<StoreError>>,
-}
-
-impl<'a> StoredCounts<'a> {
-    pub(super) fn new(store: &'a dyn Store, profile_id: &'a str) -> Self {
-        Self {
-            store,
-            profile_id,
-            failed: RefCell::new(None),
-        }
-    }
-
-    /// Why the walk that used these counts is void, if a read failed.
-    pub(super) fn failure(self) -> Option<StoreError> {
-        self.failed.into_inner()
-    }
-}
-
-impl EventCounts for StoredCounts<'_> {
-    fn count(&self, name: &str, since: Option<Timestamp>) -> u64 {
-        if self.failed.borrow().is_some() {
-            return 0;
-        }
-        match self.store.event_count(self.profile_id, name, since) {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::warn!(%e, profile = self.profile_id, "counting events for a condition; the step is tried again");
-                *self.failed.borrow_mut() = Some(e);
-                0
-            }
-        }
-    }
-}
 
 /// A step that could not read what its walk needed, to be settled once the engine decides
 /// when it runs again.

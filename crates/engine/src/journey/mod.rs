@@ -14,7 +14,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use sluice_core::journey::walk::{Stop, walk};
 use sluice_core::journey::{JourneyDefinition, JourneyVersionStatus, Node};
-use sluice_core::rule::Rule;
+use sluice_core::rule::{FallibleCounts, Rule};
 use sluice_store::{
     ActionRecord, Advance, DueWork, EnrollmentState, Next, Outcome, Settlement, Store, StoreError,
 };
@@ -24,7 +24,7 @@ mod counts;
 mod message;
 
 use batch::{Batch, load, resumes};
-use counts::{StoredCounts, Unread, settle_unread};
+use counts::{Unread, settle_unread};
 use message::{Outgoing, outbound};
 
 use crate::Engine;
@@ -472,12 +472,14 @@ fn walk_from<'a>(
     let rules = rules
         .entry((work.journey_id.clone().unwrap_or_default(), work.version))
         .or_insert_with(|| definition.condition_rules().unwrap_or_default());
-    let events = StoredCounts::new(store, profile_id);
+    let events =
+        FallibleCounts::new(|name: &str, since| store.event_count(profile_id, name, since));
     let walked = walk(
         definition, rules, from, skip_first, attributes, &events, now,
     );
     // A void walk's changes to `attributes` are dropped with the rest of its step.
     if let Some(e) = events.failure() {
+        tracing::warn!(%e, profile = profile_id, "counting events for a condition; the step runs again");
         return Err(WalkFailed::Unread(format!(
             "counting events for a condition: {e}"
         )));
