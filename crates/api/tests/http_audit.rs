@@ -2,7 +2,7 @@
 //! the command's name (as API.md and the 409s' `allowed_actions` name it), on the version it
 //! concerned. A command that also changes another version says so in entries of their own,
 //! named by what happened there (publishing closes the previous live version, J6; a closed
-//! version nobody is inside finishes, J3).
+//! version nobody is inside finishes, J3). A duplicate's entry is the copy's first one.
 
 mod common;
 
@@ -65,6 +65,14 @@ async fn campaign_commands_are_audited_by_their_names() {
     command("draft", 2, "edit_draft").await;
     command("activate", 2, "activate").await;
     command("stop", 2, "stop").await;
+    let r = app
+        .post_empty(&format!("/api/v1/campaigns/{id}/duplicate"))
+        .await;
+    let copy = id_of(r.expect(201));
+    assert_eq!(
+        since(&app, &format!("campaign:{copy}"), &mut 0).await,
+        [entry("duplicate", 1)]
+    );
 
     let once = app.active_campaign(&setup, once_later()).await;
     let r = app
@@ -173,6 +181,12 @@ async fn journey_commands_are_audited_by_their_names() {
     assert_eq!(since(&app, &subject, &mut seen).await, [entry("close", 2)]);
     app.post_empty(&version(2, "/stop")).await.expect(200);
     assert_eq!(since(&app, &subject, &mut seen).await, [entry("stop", 2)]);
+    let r = app.post_empty(&version(2, "/duplicate")).await;
+    let copy = id_of(r.expect(201));
+    assert_eq!(
+        since(&app, &format!("journey:{copy}"), &mut 0).await,
+        [entry("duplicate", 1)]
+    );
 
     let draft = app.journey(journey_body(&setup)).await;
     app.post_empty(&format!("/api/v1/journeys/{draft}/versions"))

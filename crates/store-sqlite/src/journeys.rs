@@ -5,7 +5,7 @@ use sluice_core::journey::{Journey, JourneyVersion, JourneyVersionStatus};
 use sluice_core::lifecycle::Refused;
 use sluice_store::{
     Applied, CommandContext, CommandError, Enrollment, EnrollmentState, JourneyCommand,
-    JourneyStore, Page, PageRequest, RemoveOutcome, StoreError,
+    JourneyStore, Origin, Page, PageRequest, RemoveOutcome, StoreError,
 };
 
 use crate::convert::{finish_page, json, limit_plus_one, ms, opt_ts, parsed, to_json, ts};
@@ -120,14 +120,19 @@ fn save(c: &Connection, journey: &Journey, insert: bool) -> Result<(), StoreErro
 }
 
 impl JourneyStore for SqliteStore {
-    fn insert_journey(&self, journey: &Journey, ctx: &CommandContext) -> Result<(), StoreError> {
+    fn insert_journey(
+        &self,
+        journey: &Journey,
+        origin: Origin,
+        ctx: &CommandContext,
+    ) -> Result<(), StoreError> {
         self.write(|tx| {
             save(tx, journey, true)?;
             insert_audit(
                 tx,
                 ctx,
                 &AuditFacts {
-                    action: "create",
+                    action: origin.as_str(),
                     subject_type: "journey",
                     subject_id: &journey.id,
                     version: Some(1),

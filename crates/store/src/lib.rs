@@ -51,6 +51,24 @@ pub struct CommandContext {
     pub now: Timestamp,
 }
 
+/// How a new campaign or journey came to be: the command its first audit entry names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// `POST /campaigns`, `POST /journeys`.
+    Created,
+    /// C8, J7: a copy of another campaign or journey version (the entry is the copy's).
+    Duplicated,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "create",
+            Self::Duplicated => "duplicate",
+        }
+    }
+}
+
 pub trait TokenStore {
     fn create_token(&self, token: &NewToken, now: Timestamp) -> Result<ApiToken, StoreError>;
     /// The token whose SHA-256 is `hash`.
@@ -141,7 +159,13 @@ pub type JourneyCommand<'a> =
     &'a mut dyn FnMut(&mut Journey) -> Result<Vec<JourneyTransition>, LifecycleError>;
 
 pub trait CampaignStore {
-    fn insert_campaign(&self, campaign: &Campaign, ctx: &CommandContext) -> Result<(), StoreError>;
+    /// Stores a new campaign with its first audit entry, named by how it came to be.
+    fn insert_campaign(
+        &self,
+        campaign: &Campaign,
+        origin: Origin,
+        ctx: &CommandContext,
+    ) -> Result<(), StoreError>;
     fn campaign(&self, id: &str) -> Result<Option<Campaign>, StoreError>;
     fn campaigns(
         &self,
@@ -172,7 +196,13 @@ pub trait CampaignStore {
 }
 
 pub trait JourneyStore {
-    fn insert_journey(&self, journey: &Journey, ctx: &CommandContext) -> Result<(), StoreError>;
+    /// Stores a new journey with its first audit entry, named by how it came to be.
+    fn insert_journey(
+        &self,
+        journey: &Journey,
+        origin: Origin,
+        ctx: &CommandContext,
+    ) -> Result<(), StoreError>;
     fn journey(&self, id: &str) -> Result<Option<Journey>, StoreError>;
     fn journeys(&self, page: &PageRequest) -> Result<Page<Journey>, StoreError>;
     fn apply_journey(

@@ -100,7 +100,8 @@ impl CatalogStore for FailingStore {
 
 impl CampaignStore for FailingStore {
     delegate! {
-        fn insert_campaign(&self, campaign: &Campaign, ctx: &CommandContext) -> Result<(), StoreError>;
+        fn insert_campaign(&self, campaign: &Campaign, origin: Origin, ctx: &CommandContext)
+            -> Result<(), StoreError>;
         fn campaign(&self, id: &str) -> Result<Option<Campaign>, StoreError>;
         fn campaigns(&self, status: Option<CampaignStatus>, page: &PageRequest)
             -> Result<Page<Campaign>, StoreError>;
@@ -116,7 +117,8 @@ impl CampaignStore for FailingStore {
 
 impl JourneyStore for FailingStore {
     delegate! {
-        fn insert_journey(&self, journey: &Journey, ctx: &CommandContext) -> Result<(), StoreError>;
+        fn insert_journey(&self, journey: &Journey, origin: Origin, ctx: &CommandContext)
+            -> Result<(), StoreError>;
         fn journey(&self, id: &str) -> Result<Option<Journey>, StoreError>;
         fn journeys(&self, page: &PageRequest) -> Result<Page<Journey>, StoreError>;
         fn apply_journey(&self, id: &str, ctx: &CommandContext, command: JourneyCommand<'_>)

@@ -11,7 +11,7 @@ use sluice_core::rule::Rule;
 use sluice_core::schedule::Schedule;
 
 use crate::{
-    Applied, AuditEntry, CommandContext, Enrollment, EnrollmentState, Notification, Page,
+    Applied, AuditEntry, CommandContext, Enrollment, EnrollmentState, Notification, Origin, Page,
     PageRequest, RemoveOutcome, Store, Subject, Trigger,
 };
 
@@ -115,7 +115,7 @@ pub fn insert_campaign(store: &dyn Store, id: &str, s: Schedule) -> Campaign {
         now(),
     );
     store
-        .insert_campaign(&campaign, &ctx("creator"))
+        .insert_campaign(&campaign, Origin::Created, &ctx("creator"))
         .expect("insert_campaign");
     campaign
 }
@@ -152,7 +152,7 @@ pub fn definition_for(event: &str, reentry: Value) -> JourneyDefinition {
 pub fn insert_journey(store: &dyn Store, id: &str, definition: JourneyDefinition) -> Journey {
     let journey = Journey::new_draft(id.to_owned(), format!("Journey {id}"), definition, now());
     store
-        .insert_journey(&journey, &ctx("creator"))
+        .insert_journey(&journey, Origin::Created, &ctx("creator"))
         .expect("insert_journey");
     journey
 }
