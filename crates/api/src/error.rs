@@ -1,5 +1,7 @@
 //! RFC 9457 problem details: every failure the API answers, with the field or the status that
-//! explains it. A storage failure is logged and answered as a 500 that leaks nothing.
+//! explains it. A storage failure or a panic is logged and answered as a 500 that leaks nothing.
+
+use std::any::Any;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -118,6 +120,27 @@ impl ApiError {
 
     pub fn internal(err: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %err, "internal error");
+        Self::internal_response()
+    }
+
+    /// A handler (or code it called) panicked: the panic is logged — inside the request's span,
+    /// which names the method and path — and the caller gets the same 500 as for any internal
+    /// failure. The panic's message stays in the log: it may hold anything.
+    pub fn panicked(payload: &(dyn Any + Send)) -> Self {
+        log_panic(payload);
+        Self::internal_response()
+    }
+
+    /// A storage call (or other work) on the blocking pool did not come back: it panicked
+    /// (logged with its message, as for a panicking handler) or was cancelled at shutdown.
+    pub fn join_failed(e: tokio::task::JoinError) -> Self {
+        match e.try_into_panic() {
+            Ok(payload) => Self::panicked(payload.as_ref()),
+            Err(e) => Self::internal(&e),
+        }
+    }
+
+    fn internal_response() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -156,6 +179,16 @@ impl From<ValidationErrors> for ApiError {
     fn from(v: ValidationErrors) -> Self {
         Self::invalid(v)
     }
+}
+
+/// Logs a caught panic with its message (in the current span: the request's method and path).
+pub(crate) fn log_panic(payload: &(dyn Any + Send)) {
+    let message = payload
+        .downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a panic without a message)");
+    tracing::error!(panic = message, "a request panicked");
 }
 
 /// Command errors need to know what was not found, so callers map `NotFound` themselves.

@@ -8,6 +8,7 @@ mod ids;
 mod routes;
 mod state;
 
+use std::any::Any;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -23,6 +24,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sluice_core::clock::{Clock, ManualClock, SystemClock};
 use sluice_store::{NewToken, Role, Store};
 use sluice_store_sqlite::SqliteStore;
+use tower_http::catch_panic::CatchPanicLayer;
 
 pub use error::{ApiError, Problem};
 pub use state::{AppState, Limits};
@@ -150,6 +152,14 @@ fn redact_url(url: &str) -> String {
 
 /// The whole HTTP application; `with_metrics` mounts /metrics on it.
 pub fn app(state: AppState, with_metrics: bool) -> Router {
+    app_with(state, with_metrics, Router::new())
+}
+
+/// The application with `extra` routes beside those of API.md, under the same layers (auth,
+/// panic answers, metrics). Only tests add routes, to prove what the layers do for every route
+/// (a handler that panics); `serve` uses [`app`], so the product has no routes of test's own.
+#[doc(hidden)]
+pub fn app_with(state: AppState, with_metrics: bool, extra: Router<AppState>) -> Router {
     let (api, mut openapi) = routes::router(&state).split_for_parts();
     routes::describe_responses(&mut openapi);
     let openapi = Arc::new(openapi);
@@ -164,7 +174,8 @@ pub fn app(state: AppState, with_metrics: bool) -> Router {
         .route(
             "/healthz",
             axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
-        );
+        )
+        .merge(extra);
     if with_metrics {
         router = router.route("/metrics", axum::routing::get(metrics_text));
     }
@@ -182,6 +193,12 @@ pub fn app(state: AppState, with_metrics: bool) -> Router {
             state.clone(),
             auth::authenticate,
         ))
+        // Every request gets an answer: a panic anywhere below (a handler, auth, the store
+        // code they call) is a logged 500 problem+json, and the server goes on. Inside `track`,
+        // so the panic is logged in the request's span and counted as a 500.
+        .layer(CatchPanicLayer::custom(|panic: Box<dyn Any + Send>| {
+            ApiError::panicked(panic.as_ref()).into_response()
+        }))
         .layer(middleware::from_fn(track))
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .with_state(state)
@@ -203,15 +220,17 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// Counts and times every request by route and status, with a tracing span around it.
+/// Counts and times every request by route and status, with a tracing span around it that
+/// names the request (what an error logged while it runs is logged with).
 async fn track(req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = req.method().to_string();
+    let path = req.uri().path().to_owned();
     let started = Instant::now();
-    let span = tracing::info_span!("request", %method, %route);
+    let span = tracing::info_span!("request", %method, %route, %path);
     let response = tracing::Instrument::instrument(next.run(req), span).await;
     let status = response.status().as_u16().to_string();
     let labels = [("method", method), ("route", route), ("status", status)];

@@ -26,7 +26,8 @@ pub struct Limits {
 }
 
 impl AppState {
-    /// Runs a storage call on the blocking pool: the store is synchronous (SQLite).
+    /// Runs a storage call on the blocking pool: the store is synchronous (SQLite). A call that
+    /// panics is answered as a logged 500 (the store's transaction rolled back as it unwound).
     pub async fn db<T, F>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
@@ -35,7 +36,7 @@ impl AppState {
         let store = Arc::clone(&self.store);
         tokio::task::spawn_blocking(move || f(store.as_ref()))
             .await
-            .map_err(|e| ApiError::internal(&e))?
+            .map_err(ApiError::join_failed)?
     }
 
     pub fn now(&self) -> jiff::Timestamp {

@@ -8,7 +8,7 @@ use sluice_core::channel::ChannelType;
 use sluice_core::lifecycle::Refused;
 use sluice_store::{
     Applied, CampaignCommand, CampaignStore, CommandContext, CommandError, Occurrence,
-    OccurrenceState, Page, PageRequest, StoreError, Trigger,
+    OccurrenceState, Origin, Page, PageRequest, StoreError, Trigger,
 };
 
 use crate::convert::{finish_page, json, limit_plus_one, ms, opt_ts, parsed, to_json, ts};
@@ -110,14 +110,19 @@ pub(crate) fn save(c: &Connection, campaign: &Campaign, insert: bool) -> Result<
 }
 
 impl CampaignStore for SqliteStore {
-    fn insert_campaign(&self, campaign: &Campaign, ctx: &CommandContext) -> Result<(), StoreError> {
+    fn insert_campaign(
+        &self,
+        campaign: &Campaign,
+        origin: Origin,
+        ctx: &CommandContext,
+    ) -> Result<(), StoreError> {
         self.write(|tx| {
             save(tx, campaign, true)?;
             insert_audit(
                 tx,
                 ctx,
                 &AuditFacts {
-                    action: "create",
+                    action: origin.as_str(),
                     subject_type: "campaign",
                     subject_id: &campaign.id,
                     version: Some(1),

@@ -176,8 +176,9 @@ pub fn apply_campaign_effects(
                 .map_err(backend)?;
             }
             CampaignEffect::CancelAll => {
-                // The epoch bump is what workers check before each delivery: a send already
-                // claimed under the old epoch is not delivered.
+                // Nothing reads the epoch yet: within this process the brake is held by the
+                // engine's `Brakes` (B1). It counts brakes for the scale-out work, which decides
+                // what a brake checks across nodes.
                 tx.execute(
                     "UPDATE campaigns SET epoch = epoch + 1 WHERE id = ?1",
                     [campaign_id],
@@ -304,6 +305,7 @@ pub fn apply_journey_effects(
                 }
             }
             JourneyEffect::Halt { version } => {
+                // The epoch, as a campaign's: counted for the scale-out work, read by nothing yet.
                 tx.execute(
                     "UPDATE journey_versions SET epoch = epoch + 1 WHERE journey_id = ?1 AND version = ?2",
                     params![journey_id, version],

@@ -5,7 +5,7 @@ use sluice_core::journey::{Journey, JourneyVersion, JourneyVersionStatus};
 use sluice_core::lifecycle::Refused;
 use sluice_store::{
     Applied, CommandContext, CommandError, Enrollment, EnrollmentState, JourneyCommand,
-    JourneyStore, Page, PageRequest, RemoveOutcome, StoreError,
+    JourneyStore, Origin, Page, PageRequest, RemoveOutcome, StoreError,
 };
 
 use crate::convert::{finish_page, json, limit_plus_one, ms, opt_ts, parsed, to_json, ts};
@@ -89,7 +89,7 @@ fn save(c: &Connection, journey: &Journey, insert: bool) -> Result<(), StoreErro
         )
         .map_err(backend)?;
     }
-    // Upsert keeps each version's epoch, which only brakes change.
+    // Upsert keeps each version's epoch, which only brakes change (see `effects`).
     let mut stmt = c
         .prepare_cached(
             "INSERT INTO journey_versions (journey_id, version, status, definition, entry_event,
@@ -120,14 +120,19 @@ fn save(c: &Connection, journey: &Journey, insert: bool) -> Result<(), StoreErro
 }
 
 impl JourneyStore for SqliteStore {
-    fn insert_journey(&self, journey: &Journey, ctx: &CommandContext) -> Result<(), StoreError> {
+    fn insert_journey(
+        &self,
+        journey: &Journey,
+        origin: Origin,
+        ctx: &CommandContext,
+    ) -> Result<(), StoreError> {
         self.write(|tx| {
             save(tx, journey, true)?;
             insert_audit(
                 tx,
                 ctx,
                 &AuditFacts {
-                    action: "create",
+                    action: origin.as_str(),
                     subject_type: "journey",
                     subject_id: &journey.id,
                     version: Some(1),
@@ -307,61 +312,14 @@ impl JourneyStore for SqliteStore {
         ctx: &CommandContext,
     ) -> Result<RemoveOutcome, CommandError> {
         self.write(|tx| {
-            let journey = load(tx, journey_id).map_err(backend)?.ok_or(CommandError::NotFound)?;
-            let status = journey.version(version).ok_or(CommandError::NotFound)?.status;
-            sluice_core::journey::lifecycle::check(status, sluice_core::journey::JourneyAction::RemoveProfile)?;
-            let enrollment: Option<(i64, Option<String>)> = tx
-                .query_row(
-                    "SELECT id, node_id FROM enrollments WHERE journey_id = ?1 AND version = ?2
-                     AND profile_id = ?3 AND state = 'active'",
-                    params![journey_id, version, profile_id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(backend)?;
-            let Some((enrollment_id, node_id)) = enrollment else {
-                return Ok(RemoveOutcome::NotInside);
-            };
-            let now = ms(ctx.now);
-            tx.execute(
-                "UPDATE enrollments SET state = 'removed', left_at = ?2 WHERE id = ?1",
-                params![enrollment_id, now],
-            )
-            .map_err(backend)?;
-            // The cancelled step is recorded, so the Results tab shows what will not happen.
             let mut tallies = crate::tallies::Tallies::default();
-            let cancelled = crate::steps::removed(tx, journey_id, version, enrollment_id)?;
-            if let Some(node) = &cancelled {
-                tx.execute(
-                    "INSERT INTO actions (at, journey_id, version, node_id, profile_id, action, outcome, detail)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'journey_step', 'cancelled', 'removed from flow')",
-                    params![now, journey_id, version, node, profile_id],
-                )
-                .map_err(backend)?;
-                tallies.add((None, Some(journey_id)), version, "cancelled", node.as_deref(), None);
-            }
-            let cancelled = u64::from(cancelled.is_some());
-            tx.execute(
-                "INSERT INTO actions (at, journey_id, version, node_id, profile_id, action, outcome, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'remove_from_flow', 'removed', ?6)",
-                params![now, journey_id, version, node_id, profile_id, ctx.reason],
+            crate::removal::remove_from_flow(
+                tx,
+                ctx,
+                (journey_id, version),
+                profile_id,
+                &mut tallies,
             )
-            .map_err(backend)?;
-            tallies.add((None, Some(journey_id)), version, "removed", node_id.as_deref(), None);
-            tallies.write(tx)?;
-            insert_audit(tx, ctx, &AuditFacts {
-                action: "remove_profile",
-                subject_type: "journey",
-                subject_id: journey_id,
-                version: Some(version),
-                from_status: Some(status.as_str()),
-                to_status: Some(status.as_str()),
-            })?;
-            // J3: the last one out of a closed version finishes it.
-            if status == JourneyVersionStatus::Closed {
-                finish_if_empty(tx, ctx, journey_id, version)?;
-            }
-            Ok(RemoveOutcome::Removed { cancelled })
         })
     }
 }

@@ -14,6 +14,7 @@ mod failures;
 mod fanout;
 mod journeys;
 mod profiles;
+mod removal;
 mod results;
 mod schema;
 mod steps;

@@ -226,6 +226,9 @@ impl ProfileStore for SqliteStore {
                     .collect()
                 })
                 .map_err(backend)?;
+            // Counted as a removal from flow (`steps::removed`: the enrollment leaves as
+            // removed, its pending step is cancelled at its node) without the removal's records
+            // and audit entry (`removal`), which would name the profile being erased.
             // J3: leaving a closed version as its last profile finishes it.
             let ctx = CommandContext {
                 actor: "system (profile erased)".into(),

@@ -59,7 +59,8 @@ CREATE TABLE templates (
     updated_at INTEGER NOT NULL
 );
 
--- `epoch` is bumped by every brake; workers compare it before each delivery.
+-- `epoch` is bumped by every brake. Nothing reads it yet: the engine's in-process `Brakes`
+-- hold B1; the scale-out work decides what a brake checks across nodes.
 CREATE TABLE campaigns (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,

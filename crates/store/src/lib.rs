@@ -51,6 +51,24 @@ pub struct CommandContext {
     pub now: Timestamp,
 }
 
+/// How a new campaign or journey came to be: the command its first audit entry names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// `POST /campaigns`, `POST /journeys`.
+    Created,
+    /// C8, J7: a copy of another campaign or journey version (the entry is the copy's).
+    Duplicated,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "create",
+            Self::Duplicated => "duplicate",
+        }
+    }
+}
+
 pub trait TokenStore {
     fn create_token(&self, token: &NewToken, now: Timestamp) -> Result<ApiToken, StoreError>;
     /// The token whose SHA-256 is `hash`.
@@ -79,8 +97,12 @@ pub trait ProfileStore {
     /// order is the store's).
     fn profiles_by_id(&self, ids: &[String]) -> Result<Vec<Profile>, StoreError>;
     /// Erases the profile and its events; its pending work is cancelled and its enrollments end
-    /// as `removed` (a closed version it was last inside finishes). The action log keeps its
-    /// records: results never change after the fact. `false` if there was no such profile.
+    /// as `removed` (a closed version it was last inside finishes). Every counter of Results
+    /// moves as for a removal from flow (J9) — the enrollment counted `removed`, its pending
+    /// step `cancelled` at its node, a pending send `cancelled` — but the erasure writes no
+    /// action record and no audit entry: nothing new names the erased profile. The records
+    /// written before stay: results never change after the fact. `false` if there was no such
+    /// profile.
     fn delete_profile(&self, id: &str, now: Timestamp) -> Result<bool, StoreError>;
     fn profiles(&self, page: &PageRequest) -> Result<Page<Profile>, StoreError>;
     /// Writes every batch in one transaction; an `Err` batch rolls everything back.
@@ -137,7 +159,13 @@ pub type JourneyCommand<'a> =
     &'a mut dyn FnMut(&mut Journey) -> Result<Vec<JourneyTransition>, LifecycleError>;
 
 pub trait CampaignStore {
-    fn insert_campaign(&self, campaign: &Campaign, ctx: &CommandContext) -> Result<(), StoreError>;
+    /// Stores a new campaign with its first audit entry, named by how it came to be.
+    fn insert_campaign(
+        &self,
+        campaign: &Campaign,
+        origin: Origin,
+        ctx: &CommandContext,
+    ) -> Result<(), StoreError>;
     fn campaign(&self, id: &str) -> Result<Option<Campaign>, StoreError>;
     fn campaigns(
         &self,
@@ -168,7 +196,13 @@ pub trait CampaignStore {
 }
 
 pub trait JourneyStore {
-    fn insert_journey(&self, journey: &Journey, ctx: &CommandContext) -> Result<(), StoreError>;
+    /// Stores a new journey with its first audit entry, named by how it came to be.
+    fn insert_journey(
+        &self,
+        journey: &Journey,
+        origin: Origin,
+        ctx: &CommandContext,
+    ) -> Result<(), StoreError>;
     fn journey(&self, id: &str) -> Result<Option<Journey>, StoreError>;
     fn journeys(&self, page: &PageRequest) -> Result<Page<Journey>, StoreError>;
     fn apply_journey(
@@ -190,7 +224,9 @@ pub trait JourneyStore {
         state: Option<EnrollmentState>,
         page: &PageRequest,
     ) -> Result<Page<Enrollment>, StoreError>;
-    /// J9: takes one profile out of a version; its pending steps are cancelled and recorded.
+    /// J9: takes one profile out of a version; its pending steps are cancelled and recorded,
+    /// and the removal is audited. A `remove_from_journey` node's removals leave the same
+    /// records (the audit entry's actor is the journey whose node it was).
     fn remove_from_journey(
         &self,
         journey_id: &str,

@@ -11,7 +11,7 @@ use sluice_core::campaign::{
 };
 use sluice_core::channel::ChannelType;
 use sluice_core::schedule::Schedule;
-use sluice_store::{Applied, Page, Store, Summary};
+use sluice_store::{Applied, Origin, Page, Store, Summary};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -212,7 +212,7 @@ async fn create_campaign(
             let channel_type = check_content(s, &content, ctx.now)?;
             let campaign =
                 Campaign::new_draft(new_id("cmp"), body.name, content, channel_type, ctx.now);
-            s.insert_campaign(&campaign, &ctx)?;
+            s.insert_campaign(&campaign, Origin::Created, &ctx)?;
             Ok(campaign)
         })
         .await?;
@@ -511,7 +511,7 @@ async fn duplicate(
     let copy = source.duplicate(new_id("cmp"), ctx.now);
     let stored = copy.clone();
     state
-        .db(move |s| Ok(s.insert_campaign(&stored, &ctx)?))
+        .db(move |s| Ok(s.insert_campaign(&stored, Origin::Duplicated, &ctx)?))
         .await?;
     Ok((StatusCode::CREATED, axum::Json(view(&copy))))
 }

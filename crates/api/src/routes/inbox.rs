@@ -6,9 +6,9 @@ use jiff::Timestamp;
 use serde::Serialize;
 use sluice_core::campaign::CampaignStatus;
 use sluice_core::profile::Profile;
-use sluice_core::rule::{EventCounts, ProfileView, Rule};
+use sluice_core::rule::{FallibleCounts, ProfileView, Rule};
 use sluice_core::template;
-use sluice_store::{PageRequest, Store};
+use sluice_store::{PageRequest, Store, StoreError};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -38,31 +38,22 @@ pub struct Inbox {
     pub items: Vec<InboxMessage>,
 }
 
-/// Event counts of one profile, read from the store as the rule asks for them.
-struct StoredCounts<'a> {
-    store: &'a dyn Store,
-    profile_id: &'a str,
-}
-
-impl EventCounts for StoredCounts<'_> {
-    fn count(&self, name: &str, since: Option<Timestamp>) -> u64 {
-        self.store
-            .event_count(self.profile_id, name, since)
-            .inspect_err(|e| tracing::error!(%e, "counting events for the inbox"))
-            .unwrap_or(0)
-    }
-}
-
-fn holds(store: &dyn Store, rule: &Rule, profile: &Profile, now: Timestamp) -> bool {
-    let events = StoredCounts {
-        store,
-        profile_id: &profile.id,
-    };
-    rule.matches(&ProfileView {
+/// Whether the audience rule holds the profile. A count that cannot be read is an error (a
+/// 500), never a 0 that would hide or show a message on a database hiccup.
+fn holds(
+    store: &dyn Store,
+    rule: &Rule,
+    profile: &Profile,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let events =
+        FallibleCounts::new(|name: &str, since| store.event_count(&profile.id, name, since));
+    let holds = rule.matches(&ProfileView {
         attributes: &profile.attributes,
         events: &events,
         now,
-    })
+    });
+    events.failure().map_or(Ok(holds), Err)
 }
 
 fn messages(store: &dyn Store, profile: &Profile, now: Timestamp) -> ApiResult<Vec<InboxMessage>> {
@@ -78,7 +69,7 @@ fn messages(store: &dyn Store, profile: &Profile, now: Timestamp) -> ApiResult<V
                 let Some(audience) = store.audience(audience_id)? else {
                     continue;
                 };
-                if !holds(store, &audience.rule, profile, now) {
+                if !holds(store, &audience.rule, profile, now)? {
                     continue;
                 }
             }

@@ -9,7 +9,7 @@ use sluice_core::journey::lifecycle::allowed_actions;
 use sluice_core::journey::{
     Journey, JourneyAction, JourneyDefinition, JourneyVersion, JourneyVersionStatus, References,
 };
-use sluice_store::{Page, Store, Summary};
+use sluice_store::{Origin, Page, Store, Summary};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -166,7 +166,7 @@ async fn create_journey(
             validate(s, &definition, ctx.now)?;
             let journey =
                 Journey::new_draft(new_id("jrn"), name.unwrap_or_default(), definition, ctx.now);
-            s.insert_journey(&journey, &ctx)?;
+            s.insert_journey(&journey, Origin::Created, &ctx)?;
             Ok(journey)
         })
         .await?;
@@ -284,17 +284,7 @@ async fn new_journey_version(
         &caller,
         id,
         None,
-        |j, now| {
-            let from = j.latest_version().status;
-            let n = j.new_version(now)?;
-            Ok(vec![sluice_core::journey::JourneyTransition {
-                action: JourneyAction::Edit,
-                version: n,
-                from,
-                to: JourneyVersionStatus::Draft,
-                effects: Vec::new(),
-            }])
-        },
+        |j, now| Ok(vec![j.new_version(now)?]),
         None,
     )
     .await?;
@@ -507,7 +497,7 @@ async fn duplicate_journey_version(
         .ok_or_else(|| version_missing(&id, n))?;
     let stored = copy.clone();
     state
-        .db(move |s| Ok(s.insert_journey(&stored, &ctx)?))
+        .db(move |s| Ok(s.insert_journey(&stored, Origin::Duplicated, &ctx)?))
         .await?;
     Ok((StatusCode::CREATED, axum::Json(view(&copy))))
 }

@@ -146,20 +146,30 @@ fn csv_export(state: &AppState, subject: Subject, filter: ActionFilter) -> Respo
             let chunk = std::mem::take(&mut *buffer.0.borrow_mut());
             chunk.is_empty() || tx.blocking_send(Ok(chunk)).is_ok()
         };
-        let result = store.for_each_action(&subject, &filter, &mut |a| {
-            let _ = writer.write_record([
-                a.at.to_string(),
-                a.profile_id.clone(),
-                a.version.to_string(),
-                a.occurrence.map(|o| o.to_string()).unwrap_or_default(),
-                a.node_id.clone().unwrap_or_default(),
-                a.channel_id.clone().unwrap_or_default(),
-                a.action.clone(),
-                a.outcome.as_str().to_owned(),
-                a.detail.clone().unwrap_or_default(),
-            ]);
-            // Hand over a chunk every 64 KiB; stop reading if the client went away.
-            buffer.0.borrow().len() < 64 * 1024 || send(&mut writer)
+        // The answer is under way (200 and the first rows may be sent): a failure or a panic
+        // can only cut the body short, which the client sees as an error, never as a whole file.
+        let export = std::panic::AssertUnwindSafe(|| {
+            store.for_each_action(&subject, &filter, &mut |a| {
+                let _ = writer.write_record([
+                    a.at.to_string(),
+                    a.profile_id.clone(),
+                    a.version.to_string(),
+                    a.occurrence.map(|o| o.to_string()).unwrap_or_default(),
+                    a.node_id.clone().unwrap_or_default(),
+                    a.channel_id.clone().unwrap_or_default(),
+                    a.action.clone(),
+                    a.outcome.as_str().to_owned(),
+                    a.detail.clone().unwrap_or_default(),
+                ]);
+                // Hand over a chunk every 64 KiB; stop reading if the client went away.
+                buffer.0.borrow().len() < 64 * 1024 || send(&mut writer)
+            })
+        });
+        let result = std::panic::catch_unwind(export).unwrap_or_else(|panic| {
+            crate::error::log_panic(panic.as_ref());
+            Err(sluice_store::StoreError::Backend(
+                "the export panicked".into(),
+            ))
         });
         if let Err(e) = result {
             tracing::error!(%e, "CSV export failed");

@@ -197,6 +197,6 @@ async fn preview_template(
         Ok::<_, ApiError>((subject, render("body", &template.body)?))
     })
     .await
-    .map_err(|e| ApiError::internal(&e))??;
+    .map_err(ApiError::join_failed)??;
     Ok(axum::Json(Preview { subject, body }))
 }

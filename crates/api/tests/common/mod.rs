@@ -7,15 +7,18 @@
     reason = "each test file uses a different part of the harness"
 )]
 
+pub mod failing_store;
 pub mod recount;
 
 use std::ops::Deref;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
 use sluice_api::ServeConfig;
+use sluice_store::Store;
 use tempfile::TempDir;
 
 pub const ADMIN: &str = "test-admin";
@@ -36,7 +39,13 @@ pub struct Options {
     pub engine: bool,
     /// The engine's settings, when not the defaults.
     pub engine_config: Option<sluice_engine::EngineConfig>,
+    /// Routes of the test's own beside those of the API, under the same layers.
+    pub extra_routes: Option<fn() -> axum::Router<sluice_api::AppState>>,
+    /// Puts the store the app and its engine use behind a wrapper (a store that fails on cue).
+    pub wrap_store: Option<WrapStore>,
 }
+
+pub type WrapStore = fn(Arc<dyn Store>) -> Arc<dyn Store>;
 
 impl Default for Options {
     fn default() -> Self {
@@ -48,6 +57,8 @@ impl Default for Options {
             with_metrics: true,
             engine: false,
             engine_config: None,
+            extra_routes: None,
+            wrap_store: None,
         }
     }
 }
@@ -536,7 +547,16 @@ pub async fn start_in(data_dir: &Path, options: &Options) -> TestApp {
     if let Some(engine) = &options.engine_config {
         config.engine = engine.clone();
     }
-    let state = sluice_api::prepare(&config).expect("prepare");
+    let mut state = sluice_api::prepare(&config).expect("prepare");
+    if let Some(wrap) = options.wrap_store {
+        state.store = wrap(Arc::clone(&state.store));
+        state.engine = sluice_engine::Engine::new(
+            Arc::clone(&state.store),
+            Arc::clone(&state.clock),
+            sluice_engine::Brakes::new(),
+            config.engine.clone(),
+        );
+    }
     let stop = tokio_util::sync::CancellationToken::new();
     let engine = options.engine.then(|| {
         let stop = stop.clone();
@@ -544,7 +564,10 @@ pub async fn start_in(data_dir: &Path, options: &Options) -> TestApp {
             std::sync::Arc::clone(&state.engine).run(async move { stop.cancelled().await }),
         )
     });
-    let app = sluice_api::app(state.clone(), options.with_metrics);
+    let extra = options
+        .extra_routes
+        .map_or_else(axum::Router::new, |routes| routes());
+    let app = sluice_api::app_with(state.clone(), options.with_metrics, extra);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

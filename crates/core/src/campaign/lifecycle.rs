@@ -312,7 +312,8 @@ impl Campaign {
     }
 
     /// C10, driven by the engine when the last send is done; `false` if the campaign had
-    /// already ended (a brake won the race) and nothing changed.
+    /// already ended (a brake won the race) and nothing changed. Not a command anyone gives,
+    /// so it has no action and no transition: nothing can record it as one.
     pub fn complete(&mut self, now: Timestamp) -> bool {
         if !matches!(
             self.status,
@@ -320,16 +321,11 @@ impl Campaign {
         ) {
             return false;
         }
-        self.end(
-            CampaignAction::Activate,
-            CampaignStatus::Completed,
-            VersionState::Completed,
-            now,
-            Vec::new(),
-        );
+        self.end_live(CampaignStatus::Completed, VersionState::Completed, now);
         true
     }
 
+    /// A command that ends the campaign (`stop`, `abort`): its transition.
     fn end(
         &mut self,
         action: CampaignAction,
@@ -339,6 +335,24 @@ impl Campaign {
         effects: Vec<CampaignEffect>,
     ) -> Transition {
         let from = self.status;
+        let version = self.end_live(status, version_state, now);
+        Transition {
+            action,
+            from,
+            to: status,
+            version,
+            effects,
+        }
+    }
+
+    /// The campaign ends in `status`, its live version in `version_state`; which version that
+    /// was.
+    fn end_live(
+        &mut self,
+        status: CampaignStatus,
+        version_state: VersionState,
+        now: Timestamp,
+    ) -> Option<u32> {
         let mut version = None;
         // A draft in progress stays a draft (the user's work is kept; `duplicate` copies it).
         for v in &mut self.versions {
@@ -349,13 +363,7 @@ impl Campaign {
         }
         self.status = status;
         self.updated_at = now;
-        Transition {
-            action,
-            from,
-            to: status,
-            version,
-            effects,
-        }
+        version
     }
 
     /// C7: inbound campaigns only; messages are not served while paused.

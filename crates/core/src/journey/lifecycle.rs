@@ -20,9 +20,13 @@ pub enum JourneyAction {
     Stop,
     Duplicate,
     RemoveProfile,
+    /// J6, on the journey rather than on one version: draft N+1 from the latest version. Not
+    /// in `ALL` (a version's actions); the journey's own refusal says when it is allowed.
+    NewVersion,
 }
 
 impl JourneyAction {
+    /// The actions on one version, which `allowed_actions` chooses from.
     pub const ALL: [Self; 7] = [
         Self::Edit,
         Self::Delete,
@@ -42,6 +46,7 @@ impl JourneyAction {
             Self::Stop => "stop",
             Self::Duplicate => "duplicate",
             Self::RemoveProfile => "remove_profile",
+            Self::NewVersion => "new_version",
         }
     }
 }
@@ -133,7 +138,7 @@ fn journey_refused(journey: &Journey, action: &str, reason: &str) -> Refused {
         .map_or(JourneyVersionStatus::Draft, |v| v.status);
     let mut allowed = Vec::new();
     if journey.draft_version().is_none() {
-        allowed.push("new_version".to_owned());
+        allowed.push(JourneyAction::NewVersion.as_str().to_owned());
     }
     if journey
         .versions
@@ -206,21 +211,29 @@ impl Journey {
     }
 
     /// J6: draft N+1 copied from the latest version; refused while a draft exists.
-    pub fn new_version(&mut self, now: Timestamp) -> Result<u32, Refused> {
+    pub fn new_version(&mut self, now: Timestamp) -> Result<JourneyTransition, Refused> {
         if let Some(draft) = self.draft_version() {
             return Err(journey_refused(
                 self,
-                "new_version",
+                JourneyAction::NewVersion.as_str(),
                 &format!("draft version {} is already in progress", draft.version),
             ));
         }
         let latest = self.latest_version();
+        let from = latest.status;
         let n = latest.version + 1;
         let definition = latest.definition.clone();
         self.versions
             .push(JourneyVersion::new_draft(n, definition, now));
         self.updated_at = now;
-        Ok(n)
+        // The audit entry is about the new draft; `from` is the status it was copied from.
+        Ok(JourneyTransition {
+            action: JourneyAction::NewVersion,
+            version: n,
+            from,
+            to: JourneyVersionStatus::Draft,
+            effects: Vec::new(),
+        })
     }
 
     /// J2/J6: the draft goes live (the caller validated the graph); the previous live version is

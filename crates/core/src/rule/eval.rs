@@ -22,6 +22,47 @@ impl EventCounts for NoEvents {
     }
 }
 
+/// Event counts read from somewhere that can fail (a store), for a caller that must not act on
+/// a guess: the first failed read is kept, later reads are not made, and every count reads 0
+/// from then on — so whatever the rule decided is void, and the caller asks `failure` before
+/// using it.
+pub struct FallibleCounts<F, E> {
+    read: F,
+    failed: std::cell::RefCell<Option<E>>,
+}
+
+impl<F, E> FallibleCounts<F, E>
+where
+    F: Fn(&str, Option<Timestamp>) -> Result<u64, E>,
+{
+    pub fn new(read: F) -> Self {
+        Self {
+            read,
+            failed: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// The read that failed, if one did: what was decided with these counts is void.
+    pub fn failure(self) -> Option<E> {
+        self.failed.into_inner()
+    }
+}
+
+impl<F, E> EventCounts for FallibleCounts<F, E>
+where
+    F: Fn(&str, Option<Timestamp>) -> Result<u64, E>,
+{
+    fn count(&self, name: &str, since: Option<Timestamp>) -> u64 {
+        if self.failed.borrow().is_some() {
+            return 0;
+        }
+        (self.read)(name, since).unwrap_or_else(|e| {
+            *self.failed.borrow_mut() = Some(e);
+            0
+        })
+    }
+}
+
 /// What a rule sees of one profile.
 #[derive(Clone, Copy)]
 pub struct ProfileView<'a> {

@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::duration::IsoDuration;
 use crate::error::ValidationErrors;
 
-pub use eval::{EventCounts, NoEvents, ProfileView};
+pub use eval::{EventCounts, FallibleCounts, NoEvents, ProfileView};
 pub use parse::MAX_DEPTH;
 
 /// One audience rule. Build it with [`Rule::parse`] (or serde), which guarantees the shapes

@@ -413,3 +413,38 @@ fn schema_is_an_object_with_a_description() {
     );
     assert_eq!(<Rule as utoipa::ToSchema>::name(), "Rule");
 }
+
+/// A failed read voids the decision: it is kept for the caller, and no further read is made.
+#[test]
+fn fallible_counts_keep_the_first_failure_and_read_no_more() {
+    let reads = std::cell::Cell::new(0);
+    let events = FallibleCounts::new(|name: &str, _since: Option<Timestamp>| {
+        reads.set(reads.get() + 1);
+        if name == "broken" {
+            Err("database is locked")
+        } else {
+            Ok(3)
+        }
+    });
+    let r = rule(json!({"any": [
+        {"event": "broken", "op": "count_gte", "value": 1},
+        {"event": "purchase", "op": "count_gte", "value": 1}
+    ]}));
+    let view = ProfileView {
+        attributes: &Map::new(),
+        events: &events,
+        now: now(),
+    };
+    r.matches(&view);
+    assert_eq!(reads.get(), 1, "nothing is read after a failure");
+    assert_eq!(events.failure(), Some("database is locked"));
+
+    let fine = FallibleCounts::new(|_: &str, _: Option<Timestamp>| Ok::<_, ()>(3));
+    let view = ProfileView {
+        attributes: &Map::new(),
+        events: &fine,
+        now: now(),
+    };
+    assert!(r.matches(&view));
+    assert_eq!(fine.failure(), None);
+}

@@ -14,36 +14,23 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use sluice_core::journey::walk::{Stop, walk};
 use sluice_core::journey::{JourneyDefinition, JourneyVersionStatus, Node};
-use sluice_core::rule::{EventCounts, Rule};
+use sluice_core::rule::{FallibleCounts, Rule};
 use sluice_store::{
     ActionRecord, Advance, DueWork, EnrollmentState, Next, Outcome, Settlement, Store, StoreError,
 };
 
 mod batch;
+mod counts;
 mod message;
 
 use batch::{Batch, load, resumes};
+use counts::{Unread, settle_unread};
 use message::{Outgoing, outbound};
 
 use crate::Engine;
 use crate::allowance::Allowance;
 use crate::brakes::{BrakeSubject, InFlight};
 use crate::send::Verdict;
-
-/// Event counts of one profile, read from the store as a condition asks for them.
-struct StoredCounts<'a> {
-    store: &'a dyn Store,
-    profile_id: &'a str,
-}
-
-impl EventCounts for StoredCounts<'_> {
-    fn count(&self, name: &str, since: Option<Timestamp>) -> u64 {
-        self.store
-            .event_count(self.profile_id, name, since)
-            .inspect_err(|e| tracing::error!(%e, "counting events for a condition"))
-            .unwrap_or(0)
-    }
-}
 
 fn record(
     work: &DueWork,
@@ -107,6 +94,8 @@ enum Prepared {
     Settled(Settlement),
     /// Runs under the version's brake: sends `message` (if any), then walks on from it.
     Run(Box<Step>),
+    /// Its walk could not read an event count: runs again later (`counts`).
+    Unread(Box<Unread>),
 }
 
 /// A step that runs: where the walk before its message got (a wait that is over, a
@@ -198,18 +187,22 @@ async fn run_chunk(
         guards.extend(guard);
     }
     let store = Arc::clone(&engine.store);
-    let settlements = tokio::task::spawn_blocking(move || {
+    let walked = tokio::task::spawn_blocking(move || {
         let mut rules = HashMap::new();
         steps
             .into_iter()
             .map(|step| match step {
-                Ran::Settled(s) => s,
+                Ran::Settled(s) => Ok(s),
                 Ran::WalkOn(step) => walk_on(store.as_ref(), &batch, &mut rules, *step, now),
             })
-            .collect::<Vec<Settlement>>()
+            .collect::<Vec<_>>()
     })
     .await
     .map_err(|e| StoreError::Backend(format!("journey walk failed: {e}")))?;
+    let settlements = walked
+        .into_iter()
+        .map(|w| w.unwrap_or_else(|unread| settle_unread(engine, *unread, now)))
+        .collect();
     let settled_at = engine.clock.read();
     engine
         .settler
@@ -242,6 +235,12 @@ fn defer_beyond_rate(prepared: Prepared, allowance: &Allowance) -> Prepared {
 async fn run_one(engine: &Engine, prepared: Prepared) -> (Ran, Option<InFlight>) {
     let mut step = match prepared {
         Prepared::Settled(s) => return (Ran::Settled(s), None),
+        Prepared::Unread(unread) => {
+            return (
+                Ran::Settled(settle_unread(engine, *unread, engine.clock.now())),
+                None,
+            );
+        }
         Prepared::Run(step) => step,
     };
     let subject = BrakeSubject::JourneyVersion(
@@ -388,9 +387,18 @@ fn prepare<'a>(
         );
         let (w, next) = match walked {
             Ok(walked) => walked,
-            Err(r) => {
+            Err(WalkFailed::Failed(r)) => {
                 before.records.push(*r);
                 return Prepared::Settled(before.settlement(&work, enrollment_id));
+            }
+            // Nothing was done yet: the whole step runs again.
+            Err(WalkFailed::Unread(reason)) => {
+                return Prepared::Unread(Box::new(Unread {
+                    work,
+                    enrollment_id,
+                    reason,
+                    after_message: None,
+                }));
             }
         };
         // A walk that took the profile out of this very journey sends nothing more.
@@ -444,8 +452,15 @@ fn prepare<'a>(
     }))
 }
 
-/// One walk in the core interpreter from `from`, and where the enrollment goes after it; or
-/// the record of a walk that failed.
+/// Why a walk gave no way on.
+enum WalkFailed {
+    /// The walk itself failed (the graph): recorded, and the profile leaves as failed.
+    Failed(Box<ActionRecord>),
+    /// An event count could not be read: the walk is void, the step is tried again.
+    Unread(String),
+}
+
+/// One walk in the core interpreter from `from`, and where the enrollment goes after it.
 fn walk_from<'a>(
     store: &dyn Store,
     (definition, rules, work): (&'a JourneyDefinition, &mut Rules<'a>, &DueWork),
@@ -453,18 +468,26 @@ fn walk_from<'a>(
     (profile_id, attributes): (&str, &mut serde_json::Map<String, serde_json::Value>),
     deadline: Timestamp,
     now: Timestamp,
-) -> Result<(sluice_core::journey::walk::Walk, Next), Box<ActionRecord>> {
+) -> Result<(sluice_core::journey::walk::Walk, Next), WalkFailed> {
     let rules = rules
         .entry((work.journey_id.clone().unwrap_or_default(), work.version))
         .or_insert_with(|| definition.condition_rules().unwrap_or_default());
-    let events = StoredCounts { store, profile_id };
+    let events =
+        FallibleCounts::new(|name: &str, since| store.event_count(profile_id, name, since));
     let walked = walk(
         definition, rules, from, skip_first, attributes, &events, now,
-    )
-    .map_err(|e| {
+    );
+    // A void walk's changes to `attributes` are dropped with the rest of its step.
+    if let Some(e) = events.failure() {
+        tracing::warn!(%e, profile = profile_id, "counting events for a condition; the step runs again");
+        return Err(WalkFailed::Unread(format!(
+            "counting events for a condition: {e}"
+        )));
+    }
+    let walked = walked.map_err(|e| {
         let mut r = record(work, from, None, now, Outcome::Failed, Some(e.to_string()));
         r.action = "walk".into();
-        Box::new(r)
+        WalkFailed::Failed(Box::new(r))
     })?;
     let next = match &walked.stop {
         Stop::Message { node_id, .. } => Next::At {
@@ -487,14 +510,15 @@ fn walk_from<'a>(
 }
 
 /// After a step's message: walks on from it until the next message (a step of its own), a
-/// wait or the end, and turns everything the step did into its settlement.
+/// wait or the end, and turns everything the step did into its settlement; or, when the walk
+/// could not read an event count, what the step did up to its message (`counts`).
 fn walk_on<'a>(
     store: &dyn Store,
     batch: &'a Batch,
     rules: &mut Rules<'a>,
     step: Step,
     now: Timestamp,
-) -> Settlement {
+) -> Result<Settlement, Box<Unread>> {
     let Step {
         work,
         enrollment_id,
@@ -503,12 +527,12 @@ fn walk_on<'a>(
         mut attributes,
     } = step;
     let Some((node, _)) = message else {
-        return before.settlement(&work, enrollment_id);
+        return Ok(before.settlement(&work, enrollment_id));
     };
     let (Some((_, version)), Some(enrollment)) =
         (batch.version(&work), batch.enrollments.get(&enrollment_id))
     else {
-        return before.settlement(&work, enrollment_id);
+        return Ok(before.settlement(&work, enrollment_id));
     };
     let profile_id = work.profile_id.clone().unwrap_or_default();
     match walk_from(
@@ -520,13 +544,21 @@ fn walk_on<'a>(
         now,
     ) {
         Ok((w, next)) => before.absorb(w, next),
-        Err(r) => {
+        Err(WalkFailed::Failed(r)) => {
             before.records.push(*r);
             before.next = Some(Next::Leave {
                 node_id: None,
                 state: EnrollmentState::Failed,
             });
         }
+        Err(WalkFailed::Unread(reason)) => {
+            return Err(Box::new(Unread {
+                work,
+                enrollment_id,
+                reason,
+                after_message: Some((node, before)),
+            }));
+        }
     }
-    before.settlement(&work, enrollment_id)
+    Ok(before.settlement(&work, enrollment_id))
 }

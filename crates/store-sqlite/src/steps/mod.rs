@@ -60,12 +60,18 @@ pub(crate) fn advance(
     }
     if !fenced {
         let ctx = CommandContext {
-            actor: format!("journey {} v{}", a.journey_id, a.version),
+            actor: journey_actor(&a.journey_id, a.version),
             reason: None,
             now,
         };
         for other in &a.removals {
-            remove(tx, &ctx, other, &a.profile_id, &mut settled.tallies)?;
+            crate::removal::remove_from_journey(
+                tx,
+                &ctx,
+                other,
+                &a.profile_id,
+                &mut settled.tallies,
+            )?;
         }
         move_on(tx, a, settled, now, None)?;
     }
@@ -303,47 +309,10 @@ fn update_profile(
     Ok(())
 }
 
-/// J9 from a node: the profile leaves every version of `journey_id` it is inside.
-fn remove(
-    tx: &Transaction<'_>,
-    ctx: &CommandContext,
-    journey_id: &str,
-    profile_id: &str,
-    tallies: &mut Tallies,
-) -> Result<(), StoreError> {
-    let inside: Vec<(i64, u32, Option<String>)> = tx
-        .prepare_cached(
-            "UPDATE enrollments SET state = 'removed', left_at = ?3
-             WHERE journey_id = ?1 AND profile_id = ?2 AND state = 'active'
-             RETURNING id, version, node_id",
-        )
-        .and_then(|mut s| {
-            s.query_map(params![journey_id, profile_id, ms(ctx.now)], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
-            .collect()
-        })
-        .map_err(backend)?;
-    for (enrollment, version, node_id) in inside {
-        removed(tx, journey_id, version, enrollment)?;
-        tx.execute(
-            "INSERT INTO actions (at, journey_id, version, node_id, profile_id, action, outcome, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'remove_from_flow', 'removed', ?6)",
-            params![ms(ctx.now), journey_id, version, node_id, profile_id, format!("by {}", ctx.actor)],
-        )
-        .map_err(backend)?;
-        tallies.add(
-            (None, Some(journey_id)),
-            version,
-            "removed",
-            node_id.as_deref(),
-            None,
-        );
-        // A `finished` notification sums the tallies: those of this batch so far go first.
-        std::mem::take(tallies).write(tx)?;
-        journeys::finish_if_empty(tx, ctx, journey_id, version)?;
-    }
-    Ok(())
+/// Who the audit entries of a step's own doing name (a removal by its `remove_from_journey`
+/// node, a closed version its last profile left): the journey version that walked.
+fn journey_actor(journey_id: &str, version: u32) -> String {
+    format!("journey:{journey_id} v{version}")
 }
 
 /// J9: an enrollment of the version, just marked `removed`, is counted as having left, and its
@@ -392,7 +361,7 @@ impl Settled {
         self.enrolled.write(tx)?;
         for (journey_id, version) in self.left {
             let ctx = CommandContext {
-                actor: format!("journey {journey_id} v{version}"),
+                actor: journey_actor(&journey_id, version),
                 reason: None,
                 now,
             };

@@ -227,7 +227,9 @@ pub fn delete_refused_while_a_campaign_version_uses_it(store: &dyn Store) {
         ChannelType::Email,
         now(),
     );
-    store.insert_campaign(&draft, &ctx("ann")).expect("insert");
+    store
+        .insert_campaign(&draft, crate::Origin::Created, &ctx("ann"))
+        .expect("insert");
 
     insert_campaign(store, "cmp_live", daily());
     activate(store, "cmp_live", &ctx("ann"));

@@ -6,15 +6,13 @@ use serde_json::{Value, json};
 use sluice_core::campaign::{Campaign, CampaignContent};
 use sluice_core::channel::ChannelType;
 use sluice_core::clock::Now;
-use sluice_core::journey::{
-    Journey, JourneyAction, JourneyDefinition, JourneyTransition, JourneyVersionStatus,
-};
+use sluice_core::journey::{Journey, JourneyDefinition, JourneyVersionStatus};
 use sluice_core::profile::{Attributes, Event, Profile};
 use sluice_core::rule::Rule;
 use sluice_core::schedule::Schedule;
 
 use crate::{
-    Applied, AuditEntry, CommandContext, Enrollment, EnrollmentState, Notification, Page,
+    Applied, AuditEntry, CommandContext, Enrollment, EnrollmentState, Notification, Origin, Page,
     PageRequest, RemoveOutcome, Store, Subject, Trigger,
 };
 
@@ -130,7 +128,7 @@ pub fn insert_campaign(store: &dyn Store, id: &str, s: Schedule) -> Campaign {
         now(),
     );
     store
-        .insert_campaign(&campaign, &ctx("creator"))
+        .insert_campaign(&campaign, Origin::Created, &ctx("creator"))
         .expect("insert_campaign");
     campaign
 }
@@ -167,7 +165,7 @@ pub fn definition_for(event: &str, reentry: Value) -> JourneyDefinition {
 pub fn insert_journey(store: &dyn Store, id: &str, definition: JourneyDefinition) -> Journey {
     let journey = Journey::new_draft(id.to_owned(), format!("Journey {id}"), definition, now());
     store
-        .insert_journey(&journey, &ctx("creator"))
+        .insert_journey(&journey, Origin::Created, &ctx("creator"))
         .expect("insert_journey");
     journey
 }
@@ -209,17 +207,7 @@ pub fn stop(store: &dyn Store, id: &str, n: u32, ctx: &CommandContext) -> Applie
 pub fn new_version(store: &dyn Store, id: &str, ctx: &CommandContext) -> Applied<Journey> {
     let at = ctx.now;
     store
-        .apply_journey(id, ctx, &mut |j| {
-            let from = j.latest_version().status;
-            let n = j.new_version(at)?;
-            Ok(vec![JourneyTransition {
-                action: JourneyAction::Edit,
-                version: n,
-                from,
-                to: JourneyVersionStatus::Draft,
-                effects: Vec::new(),
-            }])
-        })
+        .apply_journey(id, ctx, &mut |j| Ok(vec![j.new_version(at)?]))
         .expect("new_version is allowed")
 }
 
