@@ -16,7 +16,10 @@ mod rate_limit;
 mod webhook;
 
 pub use backoff::{backoff, backoff_cap};
-pub use email::{EmailChannel, message_id};
+pub use email::{
+    COMMAND_TIMEOUT, DELIVERY_TIMEOUT, EmailChannel, EmailLimits, IDLE_TIMEOUT, POOL_SIZE,
+    message_id,
+};
 pub use inbox::InboxChannel;
 pub use rate_limit::RateLimiter;
 pub use webhook::{WebhookChannel, payload as webhook_payload};

@@ -1,14 +1,19 @@
 //! The email channel against real SMTP servers: aiosmtpd (Python, writing a Maildir) for a
-//! delivered message, a scripted SMTP peer for 4xx/5xx replies, and a closed port.
+//! delivered message, a scripted SMTP peer for 4xx/5xx replies, a closed port, and peers that
+//! misbehave (silent, never greeting, dropping connections) to show every delivery ends.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sluice_channels::{Channel, DeliveryOutcome, OutgoingMessage, SubjectKind, build, message_id};
-use sluice_core::channel::ChannelType;
+use sluice_channels::{
+    Channel, DeliveryOutcome, EmailChannel, EmailLimits, OutgoingMessage, SubjectKind, build,
+    message_id,
+};
+use sluice_core::channel::{ChannelType, EmailConfig, Tls};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
@@ -264,4 +269,348 @@ async fn permanent_reply_is_fatal_and_transient_reply_is_retryable() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Misbehaving servers: every delivery ends by its deadline, none hangs, the pool never opens
+// more connections than it may, and a failure never poisons it.
+
+/// What a [`Peer`] does wrong on the connections it accepts from now on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Misbehaviour {
+    /// A well-behaved server.
+    None,
+    /// Accepts the TCP connection and never sends its greeting.
+    NoGreeting,
+    /// Answers DATA with 354, takes the message and never answers after its final dot.
+    SilentAfterDot,
+    /// Closes the connection when it gets RCPT.
+    CloseAtRcpt,
+    /// Accepts this many messages on a connection (250 each), then closes it, as a server's
+    /// limit of messages per connection or its idle time-out does.
+    CloseAfter(usize),
+}
+
+#[derive(Default)]
+struct PeerStats {
+    /// Connections accepted so far.
+    accepted: AtomicUsize,
+    /// Connections open now (until the peer reads the client's end of it).
+    open: AtomicUsize,
+    /// The most connections open at once.
+    peak_open: AtomicUsize,
+    /// Messages accepted (250 after the final dot).
+    messages: AtomicUsize,
+}
+
+/// An SMTP server on a real TCP port, speaking just enough SMTP, misbehaving as told.
+struct Peer {
+    port: u16,
+    stats: Arc<PeerStats>,
+    behaviour: Arc<Mutex<Misbehaviour>>,
+}
+
+impl Peer {
+    /// `delay`: how long it takes over each message before its 250.
+    async fn start(behaviour: Misbehaviour, delay: Duration) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stats = Arc::new(PeerStats::default());
+        let behaviour = Arc::new(Mutex::new(behaviour));
+        let (s, b) = (Arc::clone(&stats), Arc::clone(&behaviour));
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let stats = Arc::clone(&s);
+                let behaviour = *b.lock().unwrap();
+                stats.accepted.fetch_add(1, Ordering::SeqCst);
+                let open = stats.open.fetch_add(1, Ordering::SeqCst) + 1;
+                stats.peak_open.fetch_max(open, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let _ = converse(stream, behaviour, delay, &stats).await;
+                    stats.open.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        Self {
+            port,
+            stats,
+            behaviour,
+        }
+    }
+
+    fn set(&self, behaviour: Misbehaviour) {
+        *self.behaviour.lock().unwrap() = behaviour;
+    }
+
+    fn accepted(&self) -> usize {
+        self.stats.accepted.load(Ordering::SeqCst)
+    }
+
+    fn peak_open(&self) -> usize {
+        self.stats.peak_open.load(Ordering::SeqCst)
+    }
+
+    fn messages(&self) -> usize {
+        self.stats.messages.load(Ordering::SeqCst)
+    }
+}
+
+/// One connection's conversation; returns (closing the connection) when the client closes it
+/// or the misbehaviour says so.
+async fn converse(
+    stream: tokio::net::TcpStream,
+    behaviour: Misbehaviour,
+    delay: Duration,
+    stats: &PeerStats,
+) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    if behaviour == Misbehaviour::NoGreeting {
+        while lines.next_line().await?.is_some() {}
+        return Ok(());
+    }
+    write.write_all(b"220 peer ESMTP\r\n").await?;
+    let mut accepted = 0;
+    while let Some(line) = lines.next_line().await? {
+        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+        let reply = match verb.as_str() {
+            "EHLO" | "HELO" => "250 peer",
+            "RCPT" if behaviour == Misbehaviour::CloseAtRcpt => return Ok(()),
+            "DATA" => {
+                write.write_all(b"354 go ahead\r\n").await?;
+                while let Some(line) = lines.next_line().await? {
+                    if line == "." {
+                        break;
+                    }
+                }
+                if behaviour == Misbehaviour::SilentAfterDot {
+                    while lines.next_line().await?.is_some() {}
+                    return Ok(());
+                }
+                tokio::time::sleep(delay).await;
+                stats.messages.fetch_add(1, Ordering::SeqCst);
+                write.write_all(b"250 2.0.0 queued\r\n").await?;
+                accepted += 1;
+                if behaviour == Misbehaviour::CloseAfter(accepted) {
+                    return Ok(());
+                }
+                continue;
+            }
+            "QUIT" => {
+                write.write_all(b"221 bye\r\n").await?;
+                return Ok(());
+            }
+            _ => "250 OK",
+        };
+        write.write_all(format!("{reply}\r\n").as_bytes()).await?;
+    }
+    Ok(())
+}
+
+/// Short bounds so that these tests take a second or two.
+const LIMITS: EmailLimits = EmailLimits {
+    connections: 2,
+    command_timeout: Duration::from_millis(300),
+    delivery_timeout: Duration::from_secs(1),
+    idle_timeout: Duration::from_secs(30),
+};
+
+/// How much later than its deadline a delivery may end (scheduling on a busy 2-core machine).
+const SLACK: Duration = Duration::from_millis(700);
+
+fn limited_channel(port: u16, limits: EmailLimits) -> EmailChannel {
+    let config = EmailConfig {
+        host: "127.0.0.1".into(),
+        port,
+        tls: Tls::None,
+        username: None,
+        password: None,
+        from: "Sluice News <news@sluice.test>".into(),
+    };
+    EmailChannel::with_limits(&config, limits).unwrap()
+}
+
+fn message_to(i: usize) -> OutgoingMessage {
+    OutgoingMessage {
+        idempotency_key: format!("cmp_1:v1:prof_{i}"),
+        profile_id: format!("prof_{i}"),
+        to_email: Some(format!("p{i}@example.com")),
+        subject_kind: SubjectKind::Campaign { id: "cmp_1".into() },
+        ..message()
+    }
+}
+
+/// Delivers messages `0..n` at once; each outcome with how long its call took.
+async fn deliver_all(channel: &EmailChannel, n: usize) -> Vec<(DeliveryOutcome, Duration)> {
+    let messages: Vec<_> = (0..n).map(message_to).collect();
+    futures_util::future::join_all(messages.iter().map(|m| async move {
+        let started = Instant::now();
+        let outcome = channel.deliver(m).await;
+        (outcome, started.elapsed())
+    }))
+    .await
+}
+
+fn assert_timed_out(outcome: &DeliveryOutcome, took: Duration, words: &str) {
+    match outcome {
+        DeliveryOutcome::Retryable { reason, .. } => {
+            assert!(
+                reason.starts_with("SMTP delivery timed out after") && reason.contains(words),
+                "{reason}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(took <= LIMITS.delivery_timeout + SLACK, "took {took:?}");
+}
+
+#[tokio::test]
+async fn a_server_silent_after_the_final_dot_times_out_and_the_pool_recovers() {
+    let peer = Peer::start(Misbehaviour::SilentAfterDot, Duration::ZERO).await;
+    let channel = limited_channel(peer.port, LIMITS);
+    // Three deliveries, two connections: two wait for the reply to their message and give up
+    // after the command time-out; the third waits for a connection, then does the same.
+    let outcomes = deliver_all(&channel, 3).await;
+    for (outcome, took) in &outcomes {
+        assert_timed_out(outcome, *took, "the reply to the message");
+    }
+    assert_eq!(
+        peer.accepted(),
+        3,
+        "a connection that timed out is never reused"
+    );
+    assert_eq!(peer.messages(), 0);
+
+    // The stuck connections were dropped, not pooled: the next delivery opens a new one.
+    peer.set(Misbehaviour::None);
+    let before = peer.accepted();
+    let outcome = channel.deliver(&message_to(9)).await;
+    assert!(outcome.is_delivered(), "{outcome:?}");
+    assert_eq!(peer.accepted(), before + 1);
+    assert_eq!(peer.messages(), 1);
+}
+
+#[tokio::test]
+async fn a_server_that_never_greets_times_out_connecting() {
+    let peer = Peer::start(Misbehaviour::NoGreeting, Duration::ZERO).await;
+    let channel = limited_channel(peer.port, LIMITS);
+    let outcomes = deliver_all(&channel, 3).await;
+    for (outcome, took) in &outcomes {
+        assert_timed_out(outcome, *took, "connecting");
+    }
+    assert_eq!(peer.accepted(), 3);
+
+    // The whole delivery's deadline holds even when one step alone would be allowed longer.
+    let patient = EmailLimits {
+        command_timeout: Duration::from_secs(30),
+        ..LIMITS
+    };
+    let started = Instant::now();
+    let outcome = limited_channel(peer.port, patient)
+        .deliver(&message_to(0))
+        .await;
+    assert_timed_out(&outcome, started.elapsed(), "after 1s while connecting");
+
+    peer.set(Misbehaviour::None);
+    assert!(channel.deliver(&message_to(9)).await.is_delivered());
+}
+
+#[tokio::test]
+async fn a_server_that_drops_the_connection_at_rcpt_is_retryable_at_once() {
+    let peer = Peer::start(Misbehaviour::CloseAtRcpt, Duration::ZERO).await;
+    let channel = limited_channel(peer.port, LIMITS);
+    for (outcome, took) in deliver_all(&channel, 4).await {
+        match outcome {
+            DeliveryOutcome::Retryable { reason, .. } => {
+                assert!(reason.contains("RCPT TO"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Noticed when the connection closes, not by a time-out.
+        assert!(took < LIMITS.delivery_timeout, "took {took:?}");
+    }
+    peer.set(Misbehaviour::None);
+    let before = peer.accepted();
+    assert!(channel.deliver(&message_to(9)).await.is_delivered());
+    assert_eq!(
+        peer.accepted(),
+        before + 1,
+        "a dropped connection is never reused"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_the_server_closes_after_a_few_messages_is_replaced() {
+    let peer = Peer::start(Misbehaviour::CloseAfter(3), Duration::ZERO).await;
+    let channel = limited_channel(
+        peer.port,
+        EmailLimits {
+            connections: 1,
+            ..LIMITS
+        },
+    );
+    // One at a time over one connection: the fourth finds its pooled connection closed, and
+    // goes over a new one without failing.
+    for i in 0..10 {
+        let outcome = channel.deliver(&message_to(i)).await;
+        assert!(outcome.is_delivered(), "message {i}: {outcome:?}");
+    }
+    assert_eq!(peer.messages(), 10);
+    assert_eq!(peer.accepted(), 4, "3 + 3 + 3 + 1 messages");
+    assert_eq!(peer.peak_open(), 1);
+}
+
+#[tokio::test]
+async fn many_concurrent_deliveries_share_the_pools_connections() {
+    // Each message takes the server 2 ms, so deliveries pile up behind the connections.
+    let peer = Peer::start(Misbehaviour::None, Duration::from_millis(2)).await;
+    let limits = EmailLimits {
+        connections: 4,
+        delivery_timeout: Duration::from_secs(20),
+        ..LIMITS
+    };
+    let channel = limited_channel(peer.port, limits);
+    let outcomes = deliver_all(&channel, 200).await;
+    for (outcome, _) in &outcomes {
+        assert!(outcome.is_delivered(), "{outcome:?}");
+    }
+    assert_eq!(peer.messages(), 200);
+    assert!(peer.peak_open() <= 4, "{} open at once", peer.peak_open());
+    assert_eq!(
+        peer.accepted(),
+        4,
+        "connections are reused, not opened per message"
+    );
+}
+
+#[tokio::test]
+async fn a_cancelled_delivery_never_leaves_its_connection_in_the_pool() {
+    let peer = Peer::start(Misbehaviour::SilentAfterDot, Duration::ZERO).await;
+    let channel = limited_channel(peer.port, LIMITS);
+    // The caller gives up first (an engine deadline, a shutdown): the future is dropped
+    // mid-conversation.
+    let cancelled =
+        tokio::time::timeout(Duration::from_millis(100), channel.deliver(&message_to(0))).await;
+    assert!(cancelled.is_err());
+    peer.set(Misbehaviour::None);
+    let outcome = channel.deliver(&message_to(1)).await;
+    assert!(outcome.is_delivered(), "{outcome:?}");
+    assert_eq!(peer.accepted(), 2);
+}
+
+#[tokio::test]
+async fn many_concurrent_deliveries_to_aiosmtpd_all_arrive() {
+    let server = start_aiosmtpd().await;
+    let channel = limited_channel(
+        server.port,
+        EmailLimits {
+            connections: 8,
+            ..EmailLimits::default()
+        },
+    );
+    let outcomes = deliver_all(&channel, 200).await;
+    for (outcome, _) in &outcomes {
+        assert!(outcome.is_delivered(), "{outcome:?}");
+    }
+    assert_eq!(maildir_messages(&server.maildir).len(), 200);
 }
