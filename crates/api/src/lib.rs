@@ -263,15 +263,54 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         let stop = stop.clone();
         tokio::spawn(Arc::clone(&state.engine).run(async move { stop.cancelled().await }))
     };
+    let bound = config.engine.shutdown_grace + SHUTDOWN_SLACK;
     let app = app(state, config.metrics_listen.is_none());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    // The engine finishes the batch in hand; what it had not claimed stays due in the store.
+    let mut server = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    shutdown_signal().await;
+                    stop.cancel();
+                })
+                .await
+        })
+    };
+    let failed = tokio::select! {
+        served = &mut server => Some(served),
+        () = stop.cancelled() => None,
+    };
+    // The engine finishes the batches in hand (for `shutdown_grace`, then it cuts what is
+    // still in flight and gives it back); requests in flight finish meanwhile. Whatever is
+    // still running after the bound is abandoned: work claimed and not settled is taken back
+    // at the next start.
     stop.cancel();
-    engine.await?;
-    Ok(())
+    let ended = tokio::time::timeout(bound, async {
+        if failed.is_none()
+            && let Ok(Err(e)) = (&mut server).await
+        {
+            tracing::error!(error = %e, "the HTTP server failed while shutting down");
+        }
+        if let Err(e) = engine.await {
+            tracing::error!(error = %e, "the engine failed while shutting down");
+        }
+    })
+    .await;
+    if ended.is_err() {
+        tracing::warn!(
+            ?bound,
+            "shutdown took longer than its bound; exiting anyway"
+        );
+    }
+    match failed {
+        Some(served) => Ok(served??),
+        None => Ok(()),
+    }
 }
+
+/// How long past the engine's `shutdown_grace` a shutdown may take: the settlements of cut
+/// deliveries and the last HTTP answers.
+pub const SHUTDOWN_SLACK: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn shutdown_signal() {
     let ctrl_c = async {

@@ -233,20 +233,24 @@ async fn abort_while_sending_holds_the_brake() {
         let summary = r.expect(200)["summary"].clone();
         let at_return = receiver.count();
         let delivered = summary["delivered"].as_u64().unwrap();
-        assert_eq!(
-            delivered as usize, at_return,
-            "round {round}: the summary is what was delivered"
+        let unknown = summary["unknown"].as_u64().unwrap_or(0);
+        // The receiver counts what it answered; the cut ones it may have answered too.
+        assert!(
+            delivered as usize <= at_return && at_return as u64 <= delivered + unknown,
+            "round {round}: the summary ({summary}) is what was delivered ({at_return})"
         );
         assert!(
             at_return < 1500,
             "round {round}: the abort came too late to test anything"
         );
-        assert_eq!(delivered + summary["cancelled"].as_u64().unwrap(), 1500);
+        assert_eq!(
+            delivered + unknown + summary["cancelled"].as_u64().unwrap(),
+            1500
+        );
 
         tokio::time::sleep(Duration::from_millis(400)).await;
-        assert_eq!(
-            receiver.count(),
-            at_return,
+        assert!(
+            receiver.count() as u64 <= delivered + unknown,
             "round {round}: a message was delivered after abort returned"
         );
         let results = app.get(&format!("/api/v1/campaigns/{id}/results")).await;
@@ -365,4 +369,86 @@ async fn notifications_reach_the_operator_webhook() {
         1,
         "each notification is forwarded once, and none from before"
     );
+}
+
+/// The brake returns at once whatever receivers do: deliveries in flight are cut, recorded as
+/// "in flight at the brake: outcome unknown" and counted apart, never as delivered. Against a
+/// receiver that never answers, one that answers after 1.5 s and one that answers in 5 ms,
+/// repeatedly. The product's bound is 50 ms (p99, release build: BENCHMARKS.md); a debug
+/// build on a shared machine is given more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_returns_at_once_whatever_the_receiver_does() {
+    const BOUND: Duration = Duration::from_secs(1);
+    for (what, delay) in [
+        ("hanging", Duration::from_secs(3600)),
+        ("slow", Duration::from_millis(1500)),
+        ("fast", Duration::from_millis(5)),
+    ] {
+        let mut took = Vec::new();
+        for round in 0..3 {
+            let app = engine_app().await;
+            let (receiver, url) = Receiver::start(delay).await;
+            people(&app, 2000).await;
+            let id = campaign(&app, &url).await;
+            app.post_empty(&format!("/api/v1/campaigns/{id}/activate"))
+                .await
+                .expect(200);
+            wait_for("deliveries in flight", async || {
+                receiver.arrived.load(std::sync::atomic::Ordering::SeqCst) > 10
+            })
+            .await;
+            let asked = std::time::Instant::now();
+            let r = app
+                .post_empty(&format!("/api/v1/campaigns/{id}/abort"))
+                .await;
+            took.push(asked.elapsed());
+            let summary = r.expect(200)["summary"].clone();
+            let (delivered, unknown) = (
+                summary["delivered"].as_u64().unwrap(),
+                summary["unknown"].as_u64().unwrap_or(0),
+            );
+            assert!(
+                receiver.count() as u64 <= delivered + unknown,
+                "{what} {round}: {summary}"
+            );
+            if what == "hanging" {
+                assert_eq!(delivered, 0, "{what} {round}: nothing was answered");
+                assert!(unknown > 0, "{what} {round}: nothing was cut: {summary}");
+            }
+            assert_eq!(
+                delivered + unknown + summary["cancelled"].as_u64().unwrap(),
+                2000,
+                "{what} {round}: {summary}"
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let results = app.get(&format!("/api/v1/campaigns/{id}/results")).await;
+            let results = results.expect(200);
+            assert_eq!(results["delivered"].as_u64(), Some(delivered), "{what}");
+            assert_eq!(results["unknown"].as_u64().unwrap_or(0), unknown, "{what}");
+            let cut = app
+                .get(&format!(
+                    "/api/v1/campaigns/{id}/results/actions?outcome=unknown&limit=1000"
+                ))
+                .await;
+            let cut = cut.expect(200)["items"].as_array().unwrap().clone();
+            assert_eq!(
+                cut.len() as u64,
+                unknown,
+                "{what}: one record per cut message"
+            );
+            assert!(
+                cut.iter()
+                    .all(|a| a["detail"] == "in flight at the brake: outcome unknown"),
+                "{what}: {cut:?}"
+            );
+            let rows = common::recount::campaign(app.data_dir(), &id);
+            common::recount::assert_agrees(results, &rows, &format!("{what} {round}"));
+            app.stop().await;
+        }
+        eprintln!("abort against a {what} receiver took {took:?}");
+        assert!(
+            took.iter().all(|t| *t <= BOUND),
+            "abort against a {what} receiver took {took:?}"
+        );
+    }
 }

@@ -550,23 +550,23 @@ async fn stop_while_sending_holds_the_brake() {
         let summary = stopped.expect(200)["summary"].clone();
         let at_return = receiver.bodies().len();
         let delivered = summary["delivered"].as_u64().unwrap();
+        let unknown = summary["unknown"].as_u64().unwrap_or(0);
         let halted = summary["halted"].as_u64().unwrap();
-        assert_eq!(
-            delivered as usize, at_return,
-            "round {round}: the summary is what was delivered"
+        assert!(
+            delivered as usize <= at_return && at_return as u64 <= delivered + unknown,
+            "round {round}: the summary ({summary}) is what was delivered ({at_return})"
         );
         assert!(at_return < PEOPLE, "round {round}: the stop came too late");
         assert_eq!(
-            delivered + halted,
+            delivered + unknown + halted,
             PEOPLE as u64,
-            "round {round}: each was greeted (and done) or halted"
+            "round {round}: each was greeted, cut in flight, or halted"
         );
         assert_eq!(summary["cancelled"], halted);
 
         tokio::time::sleep(Duration::from_millis(400)).await;
-        assert_eq!(
-            receiver.bodies().len(),
-            at_return,
+        assert!(
+            receiver.bodies().len() as u64 <= delivered + unknown,
             "round {round}: a message was delivered after stop returned"
         );
         let results = app
@@ -576,9 +576,10 @@ async fn stop_while_sending_holds_the_brake() {
         assert_eq!(results["delivered"].as_u64(), Some(delivered));
         assert_eq!(
             (results["stopped"].as_u64(), results["completed"].as_u64()),
-            (Some(halted), Some(delivered)),
+            (Some(halted), Some(delivered + unknown)),
             "round {round}"
         );
+        assert_eq!(results["unknown"].as_u64().unwrap_or(0), unknown);
         let rows = common::recount::journey_version(app.data_dir(), &id, 1);
         common::recount::assert_agrees(results, &rows, &format!("round {round}"));
         app.stop().await;
@@ -645,4 +646,65 @@ async fn a_rate_limited_channel_paces_journey_messages_in_real_time() {
     let rows = common::recount::journey_version(app.data_dir(), &id, 1);
     common::recount::assert_agrees(results, &rows, "rate-limited journey");
     app.stop().await;
+}
+
+/// J4 returns at once whatever receivers do: messages in flight are cut and recorded as
+/// "in flight at the brake: outcome unknown", never as delivered. Against a receiver that never
+/// answers, one that answers after 1.5 s and one that answers in 5 ms, repeatedly. The
+/// product's bound is 50 ms (p99, release build: BENCHMARKS.md); a debug build on a shared
+/// machine is given more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_returns_at_once_whatever_the_receiver_does() {
+    const PEOPLE: usize = 600;
+    const BOUND: Duration = Duration::from_secs(1);
+    for (what, delay) in [
+        ("hanging", Duration::from_secs(3600)),
+        ("slow", Duration::from_millis(1500)),
+        ("fast", Duration::from_millis(5)),
+    ] {
+        let mut took = Vec::new();
+        for round in 0..3 {
+            let app = spawn_with(Options {
+                engine: true,
+                ..Options::default()
+            })
+            .await;
+            let (receiver, url) = Receiver::answering_after(delay).await;
+            let (channel, template) = hook(&app, &url, "Hi {{ profile.id }}").await;
+            let id = hello_journey(&app, (&channel, &template), PEOPLE).await;
+            // Let the engine hand messages over.
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            let asked = std::time::Instant::now();
+            let stopped = app
+                .post_empty(&format!("/api/v1/journeys/{id}/versions/1/stop"))
+                .await;
+            took.push(asked.elapsed());
+            let summary = stopped.expect(200)["summary"].clone();
+            let delivered = summary["delivered"].as_u64().unwrap();
+            let unknown = summary["unknown"].as_u64().unwrap_or(0);
+            assert!(
+                receiver.bodies().len() as u64 <= delivered + unknown,
+                "{what} {round}: {summary}"
+            );
+            if what == "hanging" {
+                assert_eq!(delivered, 0, "{what} {round}: nothing was answered");
+                assert!(unknown > 0, "{what} {round}: nothing was cut: {summary}");
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let results = app
+                .get(&format!("/api/v1/journeys/{id}/versions/1/results"))
+                .await;
+            let results = results.expect(200);
+            assert_eq!(results["delivered"].as_u64(), Some(delivered), "{what}");
+            assert_eq!(results["unknown"].as_u64().unwrap_or(0), unknown, "{what}");
+            let rows = common::recount::journey_version(app.data_dir(), &id, 1);
+            common::recount::assert_agrees(results, &rows, &format!("{what} {round}"));
+            app.stop().await;
+        }
+        eprintln!("stop against a {what} receiver took {took:?}");
+        assert!(
+            took.iter().all(|t| *t <= BOUND),
+            "stop against a {what} receiver took {took:?}"
+        );
+    }
 }

@@ -33,6 +33,8 @@ fn in_flight_max() -> usize {
 struct Receiver {
     seen: Arc<Mutex<Vec<(String, Value)>>>,
     answered: Arc<Mutex<usize>>,
+    /// While set, requests are recorded and never answered.
+    hang: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Receiver {
@@ -77,6 +79,9 @@ impl Receiver {
             }
             let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
             self.seen.lock().unwrap().push((key, body));
+            if self.hang.load(std::sync::atomic::Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
             let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
             if stream.get_mut().write_all(reply).await.is_err() {
@@ -165,6 +170,25 @@ impl Server {
 
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, then waits for the process to exit; how long it took.
+    fn terminate(mut self) -> Duration {
+        let asked = Instant::now();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(
+                asked.elapsed() < Duration::from_secs(60),
+                "still running a minute after SIGTERM:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        asked.elapsed()
     }
 
     /// SIGKILL: no shutdown, no flush, no settling of what is in flight.
@@ -495,6 +519,57 @@ async fn a_send_killed_early_resumes_without_loss_or_duplicates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_rate_limited_send_on_a_frozen_clock_completes_across_a_kill() {
     kill_and_restart(150, FROZEN, Some(150)).await;
+}
+
+/// SIGTERM ends the process within its bound (the engine's shutdown grace, 5 s, and 5 s more)
+/// whatever is in flight: deliveries to a receiver that never answers are cut and given back,
+/// and the next start delivers them, each under its key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_ends_the_process_in_bounded_time_and_a_restart_takes_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, log) = (dir.path().join("data"), dir.path().join("server.log"));
+    let (receiver, url) = Receiver::start().await;
+    receiver
+        .hang
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let server = Server::start(&data, &log).await;
+    let (channel, template) = prepare(&server, &url).await;
+    let audience = json!({"name": "all", "rule": {"all": []}});
+    let audience = server.create("/api/v1/audiences", audience).await;
+    let campaign = json!({"name": "launch", "channel_id": channel, "template_id": template,
+                          "audience_id": audience, "schedule": {"type": "immediate"}});
+    let id = server.create("/api/v1/campaigns", campaign).await;
+    server
+        .post(&format!("/api/v1/campaigns/{id}/activate"), json!({}))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while receiver.total() < 100 {
+        assert!(
+            Instant::now() < deadline,
+            "no deliveries:\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let took = server.terminate();
+    eprintln!(
+        "SIGTERM with {} deliveries hanging: exited in {took:?}",
+        receiver.total()
+    );
+    assert!(
+        took <= Duration::from_secs(12),
+        "SIGTERM took {took:?} with deliveries hanging"
+    );
+    receiver
+        .hang
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let server = Server::start(&data, &log).await;
+    wait_until(&server, &format!("/api/v1/campaigns/{id}"), |c| {
+        c["status"] == "completed"
+    })
+    .await;
+    let subject = format!("/api/v1/campaigns/{id}");
+    check_b4(&server, &receiver, &subject, MEMBERS, "after SIGTERM").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

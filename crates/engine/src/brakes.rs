@@ -2,11 +2,17 @@
 //! its campaign or journey version is not braked, and a brake returns only once every delivery
 //! handed over before it has settled. Checking and registering happen under one lock, so no
 //! delivery slips between the check and the brake.
+//!
+//! A brake does not wait for receivers: engaging it cuts the deliveries in flight (their
+//! requests are dropped) and they settle at once as "in flight at the brake: outcome unknown".
+//! So it returns in the time a settlement takes to write, whether receivers answer in a
+//! millisecond or never; a delivery that answered before the cut settles with its answer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::Notify;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 /// What a brake holds: a campaign, or one version of a journey.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -22,6 +28,9 @@ struct State {
     /// A brake whose command took: held for good.
     held: bool,
     in_flight: u32,
+    /// Cancelled by a brake: cuts the deliveries in flight. A delivery registered after a
+    /// brake was lifted again gets a new one.
+    cut: CancellationToken,
 }
 
 impl State {
@@ -83,6 +92,15 @@ impl Drop for Engaged {
 pub struct InFlight {
     brakes: Arc<Brakes>,
     subject: BrakeSubject,
+    cut: CancellationToken,
+}
+
+impl InFlight {
+    /// Resolves when a brake cuts this delivery: it must stop waiting for its receiver and
+    /// settle as "in flight at the brake: outcome unknown".
+    pub fn cut(&self) -> WaitForCancellationFutureOwned {
+        self.cut.clone().cancelled_owned()
+    }
 }
 
 impl Drop for InFlight {
@@ -116,15 +134,20 @@ impl Brakes {
         if state.braked() {
             return None;
         }
+        if state.cut.is_cancelled() {
+            state.cut = CancellationToken::new();
+        }
         state.in_flight += 1;
         Some(InFlight {
             brakes: Arc::clone(self),
             subject: subject.clone(),
+            cut: state.cut.clone(),
         })
     }
 
-    /// Engages the brake and waits until every delivery handed over before it has settled.
-    /// From the moment this is called no new delivery of `subject` starts. The brake holds
+    /// Engages the brake, cuts the deliveries in flight and waits until every delivery handed
+    /// over before it has settled (a cut one settles as soon as its outcome, unknown, is
+    /// written). From the moment this is called no new delivery of `subject` starts. The brake holds
     /// while the returned guard lives, and for good once it is `hold`: a command that was
     /// refused (or a call given up half way) takes it off by dropping the guard, without
     /// lifting another brake call on the same subject.
@@ -136,6 +159,7 @@ impl Brakes {
                 self.engaged.notify_waiters();
             }
             state.holders += 1;
+            state.cut.cancel();
         }
         let engaged = Engaged {
             brakes: Arc::clone(self),

@@ -54,6 +54,14 @@ pub struct EngineConfig {
     /// First retry delay; it doubles per attempt (with jitter) up to `retry_max`.
     pub retry_base: Duration,
     pub retry_max: Duration,
+    /// The longest one delivery may take, whatever its channel does (a stuck connection, a
+    /// pool that never hands one out); then it is retried on its back-off. Above the
+    /// channels' own time-outs (webhook 10 s, email 60 s), which give the better reason.
+    pub delivery_timeout: Duration,
+    /// At shutdown, how long the batches in hand may take to finish; then their deliveries
+    /// still in flight are cut and their work given back for the next start. The engine stops
+    /// within about this long whatever receivers do.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for EngineConfig {
@@ -68,6 +76,8 @@ impl Default for EngineConfig {
             max_attempts: 5,
             retry_base: Duration::from_secs(2),
             retry_max: Duration::from_secs(600),
+            delivery_timeout: Duration::from_secs(90),
+            shutdown_grace: Duration::from_secs(5),
         }
     }
 }
@@ -81,6 +91,9 @@ pub struct Engine {
     senders: send::Senders,
     forwarder: notify::Forwarder,
     settler: settle::Settler,
+    /// Cancelled when the engine shuts down and its grace is over: cuts every delivery in
+    /// flight, giving its work back.
+    release: tokio_util::sync::CancellationToken,
 }
 
 impl std::fmt::Debug for Engine {
@@ -146,6 +159,7 @@ impl Engine {
             senders: send::Senders::default(),
             forwarder: notify::Forwarder::default(),
             settler: settle::Settler::default(),
+            release: tokio_util::sync::CancellationToken::new(),
         })
     }
 
@@ -158,7 +172,13 @@ impl Engine {
         self.wake.notify_one();
     }
 
-    /// Runs until `shutdown` resolves; the batches in hand are finished first.
+    /// Resolves once a shutdown's grace is over (see `EngineConfig::shutdown_grace`).
+    pub(crate) async fn released(&self) {
+        self.release.cancelled().await;
+    }
+
+    /// Runs until `shutdown` resolves; the batches in hand are finished first, for at most
+    /// `shutdown_grace`, after which their deliveries in flight are cut and given back.
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         // The embedded store has one engine: rows still claimed were claimed by a process that
         // died (SIGKILL, power loss). They run again now, under their idempotency keys, rather
@@ -174,11 +194,22 @@ impl Engine {
             .collect();
         shutdown.await;
         let _ = stop.send(true);
+        let grace = self.config.shutdown_grace;
+        let release = self.release.clone();
+        let cut = tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            tracing::warn!(
+                ?grace,
+                "deliveries still in flight at shutdown are given back"
+            );
+            release.cancel();
+        });
         for worker in workers {
             if let Err(e) = worker.await {
                 tracing::error!(error = %e, "an engine worker failed");
             }
         }
+        cut.abort();
     }
 
     /// One worker: tick after tick while there is work, else wait to be woken or to poll.

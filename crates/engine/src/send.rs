@@ -352,32 +352,49 @@ fn defer_beyond_rate(steps: Vec<Step>, allowance: &Allowance) -> Vec<Step> {
         .collect()
 }
 
-/// Sends one chunk and settles it (in one transaction, with whatever else is settling).
+/// Sends one chunk. What was decided without a channel settles at once, in one go; each
+/// message settles as soon as its delivery ends (group commit joins those that end together),
+/// so one slow receiver never holds back the records of the others, nor a brake waiting on
+/// them.
 async fn send_chunk(engine: &Engine, chunk: Vec<Step>) -> Result<(), StoreError> {
-    let mut settlements = Vec::with_capacity(chunk.len());
+    let mut decided = Vec::new();
     let mut sending = Vec::new();
     for step in chunk {
         match step {
-            Step::Decided(settlement) => settlements.push(settlement),
-            Step::Send(ready) => sending.push(send_one(engine, *ready)),
+            Step::Decided(settlement) => decided.push(settlement),
+            Step::Send(ready) => sending.push(async move {
+                let (settlement, guard) = send_one(engine, *ready).await;
+                let written = settle(engine, vec![settlement]).await;
+                // Only now, with its outcome written, may a brake waiting on it return.
+                drop(guard);
+                written
+            }),
         }
     }
-    let mut guards: Vec<InFlight> = Vec::with_capacity(sending.len());
-    for (settlement, guard) in futures_util::future::join_all(sending).await {
-        settlements.push(settlement);
-        guards.extend(guard);
+    let (decided, sent) = futures_util::future::join(
+        settle(engine, decided),
+        futures_util::future::join_all(sending),
+    )
+    .await;
+    sent.into_iter().fold(decided, Result::and)
+}
+
+/// Writes settlements (with whatever else is settling) and warns of those whose lease was lost.
+pub(crate) async fn settle(
+    engine: &Engine,
+    settlements: Vec<Settlement>,
+) -> Result<(), StoreError> {
+    if settlements.is_empty() {
+        return Ok(());
     }
-    let settled_at = engine.clock.read();
     let held = engine
         .settler
-        .settle(engine, settlements, settled_at)
+        .settle(engine, settlements, engine.clock.read())
         .await?;
     let lost = held.iter().filter(|h| !**h).count();
     if lost > 0 {
         tracing::warn!(lost, "settlements whose lease was lost were not recorded");
     }
-    // Only now, with every outcome of the chunk written, may a waiting brake return.
-    drop(guards);
     Ok(())
 }
 
@@ -406,17 +423,66 @@ async fn send_one(engine: &Engine, ready: Ready) -> (Settlement, Option<InFlight
         };
         return (braked, None);
     };
-    let outcome = plan.channel.deliver(&message).await;
+    let ended = hand_over(engine, plan.channel.as_ref(), &message, &guard).await;
     let at = engine.clock.now();
-    let settlement = match verdict(engine, outcome, work.attempt) {
-        Verdict::Record(outcome, detail) => done(&work, Some(&plan), at, outcome, detail),
-        Verdict::Retry(after, reason) => Settlement::Retry {
-            claim: work.claim(),
-            after,
-            reason,
+    let settlement = match ended {
+        Delivery::Ended(outcome) => match verdict(engine, outcome, work.attempt) {
+            Verdict::Record(outcome, detail) => done(&work, Some(&plan), at, outcome, detail),
+            Verdict::Retry(after, reason) => Settlement::Retry {
+                claim: work.claim(),
+                after,
+                reason,
+            },
         },
+        Delivery::Cut => done(&work, Some(&plan), at, Outcome::Unknown, Some(CUT.into())),
+        Delivery::Released => released(&work),
     };
     (settlement, Some(guard))
+}
+
+/// The detail of a message a brake cut in flight.
+pub(crate) const CUT: &str = "in flight at the brake: outcome unknown";
+
+/// How a delivery handed to its channel ended.
+pub(crate) enum Delivery {
+    /// The channel answered (or gave up), or the engine's deadline ran out (retryable).
+    Ended(DeliveryOutcome),
+    /// A brake cut it: its request was dropped; the receiver may or may not have it.
+    Cut,
+    /// The engine is shutting down: its request was dropped and the work goes back to wait,
+    /// not counted as a try, for the next start to take over.
+    Released,
+}
+
+/// Hands a message to its channel and waits for the first of: its answer, the engine's
+/// deadline for a delivery (whatever the channel does: a stuck connection, a pool that never
+/// hands one out), a brake's cut, the engine's shutdown.
+pub(crate) async fn hand_over(
+    engine: &Engine,
+    channel: &dyn Channel,
+    message: &OutgoingMessage,
+    guard: &InFlight,
+) -> Delivery {
+    let limit = engine.config.delivery_timeout;
+    tokio::select! {
+        biased;
+        () = guard.cut() => Delivery::Cut,
+        () = engine.released() => Delivery::Released,
+        outcome = tokio::time::timeout(limit, channel.deliver(message)) => {
+            Delivery::Ended(outcome.unwrap_or_else(|_| DeliveryOutcome::Retryable {
+                reason: format!("no answer within {limit:?} (the engine's deadline)"),
+                retry_after: None,
+            }))
+        }
+    }
+}
+
+/// Work given back at shutdown: due again at once, the claim not counted as a try.
+pub(crate) fn released(work: &DueWork) -> Settlement {
+    Settlement::Defer {
+        claim: work.claim(),
+        after: Duration::ZERO,
+    }
 }
 
 /// The channel ready to deliver (built once per version of its settings), or `None` when its

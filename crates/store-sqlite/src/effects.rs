@@ -105,6 +105,7 @@ pub fn outcome_counts(
             "delivered" => summary.delivered = n,
             "failed" => summary.failed = n,
             "skipped" => summary.skipped = n,
+            "unknown" => summary.unknown = n,
             _ => {}
         }
     }

@@ -63,6 +63,7 @@ fn compute(c: &Connection, subject: &Subject) -> rusqlite::Result<Results> {
             "delivered" => results.delivered += n,
             "failed" => results.failed += n,
             "skipped" => results.skipped += n,
+            "unknown" => results.unknown += n,
             _ => {}
         }
         if !node.is_empty() && outcome != "cancelled" {

@@ -156,6 +156,11 @@ pub struct Summary {
     pub failed: u64,
     pub skipped: u64,
     pub cancelled: u64,
+    /// Messages in flight when the brake was engaged, cut off: outcome unknown (the receiver
+    /// may have them), never counted as delivered. Only present when there were any, so the
+    /// summary reads as API.md shows it otherwise.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unknown: u64,
     /// Journeys only: profiles that were inside when it stopped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub halted: Option<u64>,
@@ -349,16 +354,19 @@ pub enum Outcome {
     Cancelled,
     Removed,
     TimedOut,
+    /// The message was in flight when a brake cut it: the receiver may or may not have it.
+    Unknown,
 }
 
 impl Outcome {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Delivered,
         Self::Failed,
         Self::Skipped,
         Self::Cancelled,
         Self::Removed,
         Self::TimedOut,
+        Self::Unknown,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -369,6 +377,7 @@ impl Outcome {
             Self::Cancelled => "cancelled",
             Self::Removed => "removed",
             Self::TimedOut => "timed_out",
+            Self::Unknown => "unknown",
         }
     }
 
@@ -425,6 +434,10 @@ pub struct Results {
     pub delivered: u64,
     pub skipped: u64,
     pub cancelled: u64,
+    /// Messages cut off in flight by a brake: outcome unknown. Only present when there were
+    /// any.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unknown: u64,
     pub per_node: BTreeMap<String, Counters>,
     pub per_channel: BTreeMap<String, Counters>,
 }
@@ -454,4 +467,12 @@ pub struct Notification {
     pub reason: Option<String>,
     pub summary: Summary,
     pub read: bool,
+}
+
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -30,7 +30,7 @@ use message::{Outgoing, outbound};
 use crate::Engine;
 use crate::allowance::Allowance;
 use crate::brakes::{BrakeSubject, InFlight};
-use crate::send::Verdict;
+use crate::send::{Delivery, Verdict};
 
 fn record(
     work: &DueWork,
@@ -270,9 +270,25 @@ async fn run_one(engine: &Engine, prepared: Prepared) -> (Ran, Option<InFlight>)
             step.message = Some((node, Outgoing::Sent));
         }
         Some((node, Outgoing::Ready(out))) => {
-            let outcome = out.channel.deliver(&out.message).await;
+            let outcome =
+                match crate::send::hand_over(engine, out.channel.as_ref(), &out.message, &guard)
+                    .await
+                {
+                    Delivery::Ended(outcome) => {
+                        crate::send::verdict(engine, outcome, step.work.attempt)
+                    }
+                    // Cut by the brake: recorded as such, never as delivered; the stop that
+                    // cut it halts the enrollment where its walk goes on to.
+                    Delivery::Cut => {
+                        Verdict::Record(Outcome::Unknown, Some(crate::send::CUT.into()))
+                    }
+                    Delivery::Released => {
+                        let released = crate::send::released(&step.work);
+                        return (Ran::Settled(released), Some(guard));
+                    }
+                };
             let at = engine.clock.now();
-            match crate::send::verdict(engine, outcome, step.work.attempt) {
+            match outcome {
                 Verdict::Record(outcome, detail) => {
                     let r = record(
                         &step.work,

@@ -220,6 +220,7 @@ pub fn abort_returns_a_summary_and_notifies(store: &dyn Store) {
         failed: 0,
         skipped: 0,
         cancelled: 2,
+        unknown: 0,
         halted: None,
     };
     assert_eq!(applied.summary, Some(expected.clone()));

@@ -187,6 +187,7 @@ pub fn stop_halts_everyone_inside(store: &dyn Store) {
         failed: 0,
         skipped: 0,
         cancelled: 2,
+        unknown: 0,
         halted: Some(2),
     };
     assert_eq!(applied.summary, Some(expected.clone()));

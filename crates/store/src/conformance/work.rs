@@ -188,6 +188,7 @@ pub fn abort_counts_open_sends_and_leaves_rows_to_the_sweeper(store: &dyn Store)
         failed: 0,
         skipped: 0,
         cancelled: 3,
+        unknown: 0,
         halted: None,
     };
     assert_eq!(applied.summary, Some(expected));
