@@ -229,9 +229,9 @@ pub fn write_float(f: f64, out: &mut String) {
         }
         return;
     }
+    let start = out.len();
     let _ = write!(out, "{f}");
-    let tail = out.rsplit(['-']).next().unwrap_or("");
-    if !tail.contains('.') {
+    if !out.get(start..).unwrap_or("").contains('.') {
         out.push_str(".0");
     }
 }
@@ -400,5 +400,8 @@ mod tests {
         assert_eq!(float(1e20), "1.0e+20");
         assert_eq!(float(1.5e-7), "1.5e-07");
         assert_eq!(float(0.0), "0.0");
+        let mut out = String::from("1.5 and ");
+        write_float(89.0, &mut out);
+        assert_eq!(out, "1.5 and 89.0");
     }
 }
