@@ -30,7 +30,12 @@ pub(crate) struct Renderer<'a> {
     pub partial_cache: Vec<(String, Arc<crate::Template>)>,
     /// The variable a capture is filling, for the error when it grows too large.
     pub capturing: Option<Arc<str>>,
+    /// Blocks being rendered, across partials: bounds the stack however partials nest.
+    pub depth: usize,
 }
+
+/// Parsing limits nesting within one template; this limits it across partials.
+const MAX_RENDER_DEPTH: usize = 160;
 
 pub(crate) type R<T> = Result<T, Error>;
 
@@ -48,6 +53,7 @@ impl<'a> Renderer<'a> {
             partial_depth: 0,
             partial_cache: Vec::new(),
             capturing: None,
+            depth: 0,
         }
     }
 
@@ -91,6 +97,18 @@ impl<'a> Renderer<'a> {
     }
 
     pub fn render_nodes(&mut self, nodes: &[Node], out: &mut String) -> R<Flow> {
+        if self.depth >= MAX_RENDER_DEPTH {
+            return Err(Error::Render(format!(
+                "blocks and partials nest more than {MAX_RENDER_DEPTH} deep"
+            )));
+        }
+        self.depth += 1;
+        let result = self.render_list(nodes, out);
+        self.depth -= 1;
+        result
+    }
+
+    fn render_list(&mut self, nodes: &[Node], out: &mut String) -> R<Flow> {
         for node in nodes {
             self.tick()?;
             let flow = self.render_node(node, out)?;

@@ -1,0 +1,345 @@
+//! Property tests: no template (grammar-shaped, or any text at all) and no context makes
+//! parsing or rendering panic, and a render never returns more than the output limit.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use sluice_liquid::{Limits, Object, RenderOptions, Template, Value};
+
+/// Fragments that tokenize into Liquid: delimiters, tags, filters, literals, operators.
+const PIECES: &[&str] = &[
+    "{{",
+    "}}",
+    "{%",
+    "%}",
+    "{{-",
+    "-}}",
+    "{%-",
+    "-%}",
+    " ",
+    "\n",
+    "x",
+    "a.b",
+    "a[0]",
+    "a[-1]",
+    "['k']",
+    "[x]",
+    "items",
+    "forloop.index",
+    "forloop.parentloop.last",
+    "tablerowloop.col",
+    "'s'",
+    "\"t\"",
+    "1",
+    "-7",
+    "2.5",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "(1..3)",
+    "(a..b)",
+    "(1..999999999)",
+    "true",
+    "nil",
+    "empty",
+    "blank",
+    "|",
+    ":",
+    ",",
+    "==",
+    "!=",
+    "<",
+    ">=",
+    "contains",
+    "and",
+    "or",
+    "if",
+    "elsif",
+    "else",
+    "endif",
+    "unless",
+    "endunless",
+    "case",
+    "when",
+    "endcase",
+    "for",
+    "in",
+    "endfor",
+    "limit:",
+    "offset:",
+    "continue",
+    "reversed",
+    "tablerow",
+    "endtablerow",
+    "cols:",
+    "break",
+    "assign",
+    "=",
+    "capture",
+    "endcapture",
+    "comment",
+    "endcomment",
+    "raw",
+    "endraw",
+    "doc",
+    "enddoc",
+    "#",
+    "echo",
+    "liquid",
+    "cycle",
+    "increment",
+    "decrement",
+    "include",
+    "render",
+    "with",
+    "as",
+    "ifchanged",
+    "endifchanged",
+    "upcase",
+    "default",
+    "allow_false:",
+    "date",
+    "'%Y-%m-%d %%'",
+    "plus",
+    "times",
+    "divided_by",
+    "modulo",
+    "abs",
+    "round",
+    "append",
+    "replace",
+    "split",
+    "join",
+    "slice",
+    "truncate",
+    "truncatewords",
+    "sort",
+    "sort_natural",
+    "map",
+    "where",
+    "reject",
+    "find",
+    "has",
+    "sum",
+    "uniq",
+    "concat",
+    "first",
+    "last",
+    "size",
+    "base64_decode",
+    "url_encode",
+    "escape_once",
+    "strip_html",
+    "newline_to_br",
+    "'p'",
+    "é",
+    "\u{1F600}",
+];
+
+fn template_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(PIECES), 0..60).prop_map(|p| p.concat())
+}
+
+/// Well-formed nested blocks, so rendering (not only parsing) gets exercised deeply.
+fn structured() -> impl Strategy<Value = String> {
+    let leaf = prop::sample::select(
+        &[
+            "{{ x | append: x }}",
+            "{{ items | join: ',' }}",
+            "{% assign x = x | append: 'ab' %}",
+            "{% cycle 'a', 'b' %}",
+            "{% increment n %}",
+            "{{ forloop.index }}",
+            "{% break %}",
+            "{% continue %}",
+            "{{ a.b | default: 'd' | upcase }}",
+            "{{ n | times: 3 | plus: 9223372036854775807 }}",
+            "{% include 'p' %}",
+            "{% render 'p', x: x %}",
+            "text ",
+        ][..],
+    )
+    .prop_map(str::to_owned);
+    leaf.prop_recursive(6, 200, 4, |inner| {
+        let body = prop::collection::vec(inner, 1..4).prop_map(|v| v.concat());
+        (prop::sample::select(&[0usize, 1, 2, 3, 4, 5][..]), body).prop_map(|(kind, body)| {
+            match kind {
+                0 => format!("{{% for i in (1..50) %}}{body}{{% endfor %}}"),
+                1 => format!(
+                    "{{% for i in items reversed limit: 3 %}}{body}{{% else %}}e{{% endfor %}}"
+                ),
+                2 => format!(
+                    "{{% if x contains 'a' or n > 2 %}}{body}{{% else %}}{body}{{% endif %}}"
+                ),
+                3 => format!("{{% capture x %}}{body}{body}{{% endcapture %}}"),
+                4 => format!("{{% tablerow i in items cols: 2 %}}{body}{{% endtablerow %}}"),
+                _ => format!(
+                    "{{% case n %}}{{% when 1, 2 %}}{body}{{% else %}}{body}{{% endcase %}}"
+                ),
+            }
+        })
+    })
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Nil),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::Int),
+        any::<f64>().prop_map(Value::Float),
+        ".{0,12}".prop_map(|s| Value::str(&s)),
+    ];
+    leaf.prop_recursive(4, 64, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::array),
+            prop::collection::vec(("[a-z]{1,3}", inner), 0..6).prop_map(|entries| {
+                let object: Object = entries
+                    .into_iter()
+                    .map(|(k, v)| (Arc::from(k.as_str()), v))
+                    .collect();
+                Value::Object(Arc::new(object))
+            }),
+        ]
+    })
+}
+
+fn context() -> impl Strategy<Value = Value> {
+    (json_value(), json_value(), json_value(), json_value()).prop_map(|(x, a, items, n)| {
+        let object: Object = [("x", x), ("a", a), ("items", items), ("n", n)]
+            .into_iter()
+            .map(|(k, v)| (Arc::from(k), v))
+            .collect();
+        Value::Object(Arc::new(object))
+    })
+}
+
+fn check(source: &str, context: &Value) {
+    let limits = Limits {
+        max_loop_iterations: 1_000,
+        max_render_iterations: 5_000,
+        max_output_bytes: 16 * 1024,
+        max_partial_depth: 4,
+    };
+    let Ok(template) = Template::parse_with(source, &limits) else {
+        return;
+    };
+    let partials: HashMap<String, String> = [("p".to_owned(), source.to_owned())].into();
+    let options = RenderOptions {
+        limits: limits.clone(),
+        deadline: Some(Instant::now() + Duration::from_secs(2)),
+        partials: Some(&partials),
+        now: None,
+    };
+    if let Ok(out) = template.render_with(context, &options) {
+        assert!(out.len() <= limits.max_output_bytes, "{} bytes", out.len());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn grammar_shaped_templates_never_panic(source in template_text(), ctx in context()) {
+        check(&source, &ctx);
+    }
+
+    #[test]
+    fn nested_blocks_never_panic(source in structured(), ctx in context()) {
+        check(&source, &ctx);
+    }
+
+    #[test]
+    fn any_text_never_panics(source in ".{0,200}", ctx in context()) {
+        check(&source, &ctx);
+    }
+
+    #[test]
+    fn any_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        check(&String::from_utf8_lossy(&bytes), &Value::Nil);
+    }
+}
+
+#[test]
+fn deep_nesting_is_refused_not_overflowed() {
+    let deep = "{% if true %}".repeat(10_000);
+    assert!(Template::parse(&deep).is_err());
+    let brackets = format!("{{{{ {}x{} }}}}", "[".repeat(10_000), "]".repeat(10_000));
+    assert!(Template::parse(&brackets).is_err());
+    let ands = format!("{{% if {} %}}{{% endif %}}", vec!["a"; 5_000].join(" and "));
+    assert!(Template::parse(&ands).is_err());
+}
+
+#[test]
+fn self_including_partials_stop_at_the_depth_limit() {
+    let partials: HashMap<String, String> =
+        [("p".to_owned(), "x{% include 'p' %}".to_owned())].into();
+    let template = Template::parse("{% include 'p' %}").expect("parses");
+    let options = RenderOptions {
+        partials: Some(&partials),
+        ..RenderOptions::default()
+    };
+    let err = template
+        .render_with(&Value::Nil, &options)
+        .expect_err("too deep");
+    assert!(err.to_string().contains("nest"), "{err}");
+}
+
+#[test]
+fn huge_replacements_are_refused_while_building() {
+    let template = Template::parse(
+        "{% capture a %}{% for i in (1..5000) %}aaaaaaaaaa{% endfor %}{% endcapture %}\
+         {{ a | replace: 'a', a }}",
+    )
+    .expect("parses");
+    assert!(template.render(&Value::Nil).is_err());
+}
+
+#[test]
+fn deepest_blocks_in_deepest_partials_fit_half_a_test_stack() {
+    // 62 nested blocks of every kind in a partial that includes itself at the bottom, as deep
+    // as the limits allow, on half the 2 MiB stack a test thread (or a debug build) has.
+    const OPEN: [&str; 7] = [
+        "{% if true %}",
+        "{% for i in (1..1) %}",
+        "{% tablerow i in (1..1) %}",
+        "{% case 1 %}{% when 1 %}",
+        "{% capture c %}",
+        "{% unless false %}",
+        "{% ifchanged %}",
+    ];
+    const CLOSE: [&str; 7] = [
+        "{% endif %}",
+        "{% endfor %}",
+        "{% endtablerow %}",
+        "{% endcase %}",
+        "{% endcapture %}{{ c }}",
+        "{% endunless %}",
+        "{% endifchanged %}",
+    ];
+    let mut source = String::new();
+    for i in 0..62 {
+        source.push_str(OPEN[i % 7]);
+    }
+    source.push_str("{{ 'x' | append: 'y' }}{% include 'p' %}");
+    for i in (0..62).rev() {
+        source.push_str(CLOSE[i % 7]);
+    }
+    let handle = std::thread::Builder::new()
+        .stack_size(1024 * 1024)
+        .spawn(move || {
+            let partials: HashMap<String, String> = [("p".to_owned(), source.clone())].into();
+            let template = Template::parse(&source).expect("parses");
+            let options = RenderOptions {
+                partials: Some(&partials),
+                ..RenderOptions::default()
+            };
+            template
+                .render_with(&Value::Nil, &options)
+                .expect_err("too deep")
+                .to_string()
+        })
+        .expect("spawns");
+    let err = handle.join().expect("no overflow");
+    assert!(err.contains("nest"), "{err}");
+}
