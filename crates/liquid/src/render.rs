@@ -219,6 +219,8 @@ impl<'a> Renderer<'a> {
     pub fn eval_output(&mut self, o: &Output) -> R<Value> {
         let mut value = self.eval(&o.expr)?;
         for f in &o.filters {
+            // A filter can take a while on a large value: count it toward the deadline check.
+            self.tick()?;
             let mut args = Vec::with_capacity(f.args.len());
             for a in &f.args {
                 args.push(self.eval(a)?);

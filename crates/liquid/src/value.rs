@@ -189,6 +189,27 @@ impl Value {
         }
     }
 
+    /// A text that two values share exactly when Ruby would call them the same hash key
+    /// (`1` and `1.0` or `"1"` differ; arrays and objects compare by content).
+    pub(crate) fn canonical(&self) -> String {
+        let mut out = String::new();
+        let tag = match self {
+            Value::Nil => 'n',
+            Value::Bool(_) => 'b',
+            Value::Int(_) => 'i',
+            Value::Float(_) => 'f',
+            Value::Str(_) => 's',
+            Value::Array(_) => 'a',
+            Value::Object(_) => 'o',
+            Value::Range(..) => 'r',
+            Value::Empty => 'e',
+            Value::Blank => 'k',
+        };
+        out.push(tag);
+        write_inspect(self, &mut out);
+        out
+    }
+
     /// The text form as a shared string, without copying when it already is one.
     pub fn to_str(&self) -> Arc<str> {
         match self {

@@ -343,3 +343,34 @@ fn deepest_blocks_in_deepest_partials_fit_half_a_test_stack() {
     let err = handle.join().expect("no overflow");
     assert!(err.contains("nest"), "{err}");
 }
+
+#[test]
+fn filters_stay_linear_on_large_inputs() {
+    let numbers: Vec<String> = (0..100_000).map(|i| i.to_string()).collect();
+    let context: Object = [
+        ("s", Value::str(&numbers.join(","))),
+        (
+            "h",
+            Value::str(&"<SCRIPT>x</script><b><!-- c -->".repeat(10_000)),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (Arc::from(k), v))
+    .collect();
+    let context = Value::Object(Arc::new(context));
+    let started = Instant::now();
+    let template = Template::parse(
+        "{{ s | split: ',' | uniq | size }} {{ h | strip_html | size }} \
+         {{ s | split: ',' | sort_natural | last }}",
+    )
+    .expect("parses");
+    assert_eq!(
+        template.render(&context).expect("renders"),
+        "100000 0 99999"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}

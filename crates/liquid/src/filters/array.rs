@@ -225,28 +225,24 @@ pub fn compact(v: &Value, a: &FilterArgs<'_>) -> R {
     Ok(Value::array(kept))
 }
 
+/// Hashes a canonical form of each item, so that large lists stay linear.
 pub fn uniq(v: &Value, a: &FilterArgs<'_>) -> R {
-    let mut seen: Vec<Value> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for item in items(v, a.max_items)? {
         let key = match a.get(0) {
-            None => item.clone(),
-            Some(k) => prop(&item, k).ok().flatten().unwrap_or_default(),
+            None => item.canonical(),
+            Some(k) => prop(&item, k)
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+                .canonical(),
         };
-        if !seen.iter().any(|s| same(s, &key)) {
-            seen.push(key);
+        if seen.insert(key) {
             out.push(item);
         }
     }
     Ok(Value::array(out))
-}
-
-/// Equality for `uniq`, where `1` and `1.0` or `"1"` stay distinct.
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Int(_), Value::Float(_)) | (Value::Float(_), Value::Int(_)) => false,
-        _ => liquid_eq(a, b),
-    }
 }
 
 fn sort_key(item: &Value, key: Option<&Value>) -> Value {

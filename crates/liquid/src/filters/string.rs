@@ -269,41 +269,36 @@ pub fn split(v: &Value, a: &FilterArgs<'_>) -> R {
     Ok(Value::array(parts))
 }
 
-/// Drops `<script>`, `<style>` and comments with their content, then every other tag.
+/// Drops `<script>`, `<style>` and comments with their content, then every other tag. One
+/// pass: the closing marker is searched in a lowercased copy made once.
 pub fn strip_html(v: &Value, _: &FilterArgs<'_>) -> R {
     let t = text(v);
+    // ASCII lowercasing keeps every byte offset, so positions found in `lower` apply to `t`.
+    let lower = t.to_ascii_lowercase();
     let mut out = String::with_capacity(t.len());
-    let mut rest: &str = &t;
-    while let Some(i) = rest.find('<') {
-        out.push_str(rest.get(..i).unwrap_or(""));
-        let tail = rest.get(i..).unwrap_or("");
-        let lower = tail
-            .get(..8.min(tail.len()))
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let close = if lower.starts_with("<!--") {
+    let mut pos = 0;
+    while let Some(i) = lower.get(pos..).and_then(|r| r.find('<')) {
+        let at = pos + i;
+        out.push_str(t.get(pos..at).unwrap_or(""));
+        let tail = lower.get(at..).unwrap_or("");
+        let close = if tail.starts_with("<!--") {
             "-->"
-        } else if lower.starts_with("<script") {
+        } else if tail.starts_with("<script") {
             "</script>"
-        } else if lower.starts_with("<style") {
+        } else if tail.starts_with("<style") {
             "</style>"
         } else {
             ">"
         };
-        let hay = if close.len() > 3 {
-            tail.to_ascii_lowercase()
-        } else {
-            tail.to_owned()
-        };
-        match hay.find(close) {
-            Some(j) => rest = tail.get(j + close.len()..).unwrap_or(""),
+        match tail.find(close) {
+            Some(j) => pos = at + j + close.len(),
             None => {
-                out.push_str(tail);
-                rest = "";
+                out.push_str(t.get(at..).unwrap_or(""));
+                pos = t.len();
             }
         }
     }
-    out.push_str(rest);
+    out.push_str(t.get(pos..).unwrap_or(""));
     s(out)
 }
 
