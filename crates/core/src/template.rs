@@ -14,7 +14,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sluice_liquid::{Limits, RenderOptions, Template, Value};
+use sluice_liquid::{Limits, RenderOptions, Template};
 
 /// A loop over a larger literal range is refused when the template is saved; a computed range
 /// this large fails the render before it is built.
@@ -176,8 +176,7 @@ impl CompiledTemplate {
             now: Some(jiff::Timestamp::now()),
         };
         let rendered = catch_unwind(AssertUnwindSafe(|| {
-            self.template
-                .render_with(&Value::from_json(context), &options)
+            self.template.render_json(context, &options)
         }))
         .map_err(|_| {
             RenderError::Failed("the template could not be rendered (internal error)".into())

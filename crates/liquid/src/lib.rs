@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod ast;
+mod context;
 mod date;
 mod expr;
 mod filters;
@@ -131,6 +132,29 @@ impl Template {
             Value::Object(o) => &**o,
             _ => &empty,
         };
+        self.run(context::Globals::Value(globals), options)
+    }
+
+    /// Renders against a JSON object read in place: only the values the template reaches are
+    /// converted. Anything but an object counts as no variables.
+    pub fn render_json(
+        &self,
+        context: &serde_json::Value,
+        options: &RenderOptions<'_>,
+    ) -> Result<String, Error> {
+        let empty = serde_json::Map::new();
+        let globals = match context {
+            serde_json::Value::Object(map) => map,
+            _ => &empty,
+        };
+        self.run(context::Globals::Json(globals), options)
+    }
+
+    fn run(
+        &self,
+        globals: context::Globals<'_>,
+        options: &RenderOptions<'_>,
+    ) -> Result<String, Error> {
         let mut renderer = render::Renderer::new(globals, options);
         let mut out = String::new();
         renderer.render_nodes(&self.nodes, &mut out)?;

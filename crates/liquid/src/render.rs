@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use crate::Error;
 use crate::ast::{Cond, Expr, Node, Op, Output, Path, Segment};
+use crate::context::{self, Globals};
 use crate::filters::FilterArgs;
 use crate::tags::{Frame, LoopState};
-use crate::value::{Object, Value, liquid_cmp, liquid_eq};
+use crate::value::{Value, liquid_cmp, liquid_eq};
 use crate::{Limits, RenderOptions};
 
 /// What a node tells the loop around it.
@@ -21,7 +22,7 @@ pub(crate) enum Flow {
 }
 
 pub(crate) struct Renderer<'a> {
-    pub globals: &'a Object,
+    pub globals: Globals<'a>,
     pub options: &'a RenderOptions<'a>,
     pub frame: Frame,
     pub iterations: u64,
@@ -40,7 +41,7 @@ const MAX_RENDER_DEPTH: usize = 160;
 pub(crate) type R<T> = Result<T, Error>;
 
 impl<'a> Renderer<'a> {
-    pub fn new(globals: &'a Object, options: &'a RenderOptions<'a>) -> Renderer<'a> {
+    pub fn new(globals: Globals<'a>, options: &'a RenderOptions<'a>) -> Renderer<'a> {
         Renderer {
             globals,
             options,
@@ -275,13 +276,28 @@ impl<'a> Renderer<'a> {
             },
         };
         let mut rest = p.rest.as_slice();
-        let mut current: Cow<'_, Value> = match self.lookup_root(&root_name) {
-            Some(v) => v,
-            None => match self.loop_value(&root_name, &mut rest) {
-                Some(v) => Cow::Owned(v),
-                None => return Ok(Value::Nil),
+        if let Some(v) = self.lookup_local(&root_name) {
+            return self.walk(v, rest);
+        }
+        if (root_name == "forloop" || root_name == "tablerowloop") && !self.frame.loops.is_empty() {
+            return match self.loop_value(&root_name, &mut rest) {
+                Some(v) => self.walk(Cow::Owned(v), rest),
+                None => Ok(Value::Nil),
+            };
+        }
+        match self.globals {
+            Globals::Value(o) => match o.get(&root_name) {
+                Some(v) => self.walk(Cow::Borrowed(v), rest),
+                None => Ok(Value::Nil),
             },
-        };
+            Globals::Json(map) => match map.get(&*root_name) {
+                Some(j) => self.walk_json(j, rest),
+                None => Ok(Value::Nil),
+            },
+        }
+    }
+
+    fn walk(&self, mut current: Cow<'_, Value>, rest: &[Segment]) -> R<Value> {
         for seg in rest {
             current = match current {
                 Cow::Borrowed(c) => match self.step(c, seg)? {
@@ -297,6 +313,30 @@ impl<'a> Renderer<'a> {
         Ok(current.into_owned())
     }
 
+    /// Follows a path through JSON by reference, converting only where it ends.
+    fn walk_json(&self, mut current: &serde_json::Value, rest: &[Segment]) -> R<Value> {
+        for (i, seg) in rest.iter().enumerate() {
+            let next = match seg {
+                Segment::Key(k) => context::property(current, k),
+                Segment::Index(n) => context::index(current, *n),
+                Segment::Dynamic(e) => match self.eval(e)? {
+                    Value::Str(s) => context::property(current, &s),
+                    Value::Int(n) => context::index(current, n),
+                    Value::Float(f) => context::index(current, f as i64),
+                    _ => None,
+                },
+            };
+            match next {
+                Some(context::Step::Json(j)) => current = j,
+                Some(context::Step::Owned(v)) => {
+                    return self.walk(Cow::Owned(v), rest.get(i + 1..).unwrap_or(&[]));
+                }
+                None => return Ok(Value::Nil),
+            }
+        }
+        Ok(Value::from_json(current))
+    }
+
     fn step<'v>(&self, current: &'v Value, seg: &Segment) -> R<Option<Cow<'v, Value>>> {
         Ok(match seg {
             Segment::Key(k) => property(current, k),
@@ -310,18 +350,20 @@ impl<'a> Renderer<'a> {
         })
     }
 
-    /// A root variable from the scopes (innermost first), the counters, then the globals.
-    fn lookup_root(&self, name: &str) -> Option<Cow<'_, Value>> {
+    /// A variable the template set: from the scopes (innermost first), then the counters.
+    /// `forloop` inside a loop is the loop's, whatever was assigned.
+    fn lookup_local(&self, name: &str) -> Option<Cow<'_, Value>> {
         if (name == "forloop" || name == "tablerowloop") && !self.frame.loops.is_empty() {
             return None;
         }
         if let Some(v) = self.frame.lookup(name) {
             return Some(Cow::Borrowed(v));
         }
-        if let Some(n) = self.frame.counters.iter().find(|(k, _)| &**k == name) {
-            return Some(Cow::Owned(Value::Int(n.1)));
-        }
-        self.globals.get(name).map(Cow::Borrowed)
+        self.frame
+            .counters
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .map(|n| Cow::Owned(Value::Int(n.1)))
     }
 
     /// `forloop`/`tablerowloop` and their properties, read from the loop stack; `rest` is
