@@ -121,7 +121,7 @@ impl<'s> TreeParser<'s> {
             "case" => self.case_tag(t)?,
             "for" | "tablerow" => self.for_tag(t)?,
             "capture" => {
-                let name = target_name(t.body, t.body_offset, false)?;
+                let name = target_name(t.body, t.body_offset)?;
                 let (body, _) = self.block("capture", &["endcapture"])?;
                 Node::Capture(name, body)
             }
@@ -171,7 +171,7 @@ impl<'s> TreeParser<'s> {
                     message: "expected `assign name = value`".into(),
                 })?;
                 let target = t.body.get(..eq).unwrap_or("");
-                let name = target_name(target, t.body_offset, false)?;
+                let name = target_name(target, t.body_offset)?;
                 let rest = t.body.get(eq + 1..).unwrap_or("");
                 let output = Parser::new(rest, t.body_offset + eq + 1)?.output()?;
                 Node::Assign(name, Box::new(output))
@@ -188,7 +188,7 @@ impl<'s> TreeParser<'s> {
                 }
             }
             "increment" | "decrement" => {
-                let name = target_name(t.body, t.body_offset, false)?;
+                let name = target_name(t.body, t.body_offset)?;
                 if t.name == "increment" {
                     Node::Increment(name)
                 } else {
@@ -340,14 +340,7 @@ impl<'s> TreeParser<'s> {
             }
         };
         if !p.eat_word("in") {
-            return Err(p
-                .unexpected::<()>("`in`")
-                .err()
-                .map(ParseError::from)
-                .unwrap_or(ParseError {
-                    offset: t.body_offset,
-                    message: "expected `in`".into(),
-                }));
+            p.unexpected::<()>("`in`")?;
         }
         let from = p.offset();
         let collection = p.primary()?;
@@ -537,14 +530,16 @@ fn when_values(t: &Token<'_>) -> R<Vec<Expr>> {
 
 /// The variable `assign`, `capture`, `increment` and `decrement` write: letters, digits,
 /// `_` and `-`, not starting with `-`.
-fn target_name(text: &str, offset: usize, _quoted_ok: bool) -> R<Arc<str>> {
+fn target_name(text: &str, offset: usize) -> R<Arc<str>> {
     let name = text.trim();
     let valid = !name.is_empty()
         && !name.starts_with('-')
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if valid {
+    if name.is_empty() {
+        err(offset, "expected a variable name")
+    } else if valid {
         Ok(Arc::from(name))
     } else {
         err(offset, format!("`{name}` is not a valid variable name"))
