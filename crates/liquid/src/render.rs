@@ -33,6 +33,9 @@ pub(crate) struct Renderer<'a> {
     pub capturing: Option<Arc<str>>,
     /// Blocks being rendered, across partials: bounds the stack however partials nest.
     pub depth: usize,
+    /// JSON arrays and objects already converted, by address (the context is borrowed, so
+    /// addresses are stable for the render).
+    json_cache: std::cell::RefCell<Vec<(usize, Value)>>,
 }
 
 /// Parsing limits nesting within one template; this limits it across partials.
@@ -55,6 +58,7 @@ impl<'a> Renderer<'a> {
             partial_cache: Vec::new(),
             capturing: None,
             depth: 0,
+            json_cache: std::cell::RefCell::default(),
         }
     }
 
@@ -334,7 +338,24 @@ impl<'a> Renderer<'a> {
                 None => return Ok(Value::Nil),
             }
         }
-        Ok(Value::from_json(current))
+        if !matches!(
+            current,
+            serde_json::Value::Array(_) | serde_json::Value::Object(_)
+        ) {
+            return Ok(Value::from_json(current));
+        }
+        // A collection reached again (a second loop over `event.items`) is converted once.
+        let key = std::ptr::from_ref(current) as usize;
+        let mut cache = self.json_cache.borrow_mut();
+        if let Some((_, v)) = cache.iter().find(|(k, _)| *k == key) {
+            return Ok(v.clone());
+        }
+        let value = Value::from_json(current);
+        // Kept small: the search is linear, and most templates reach a handful.
+        if cache.len() < 32 {
+            cache.push((key, value.clone()));
+        }
+        Ok(value)
     }
 
     fn step<'v>(&self, current: &'v Value, seg: &Segment) -> R<Option<Cow<'v, Value>>> {

@@ -124,11 +124,13 @@ impl Value {
             serde_json::Value::Array(items) => {
                 Value::array(items.iter().map(Value::from_json).collect())
             }
-            serde_json::Value::Object(map) => Value::Object(Arc::new(
-                map.iter()
+            // A JSON map's keys are unique already: no need for `insert`'s search.
+            serde_json::Value::Object(map) => Value::Object(Arc::new(Object {
+                entries: map
+                    .iter()
                     .map(|(k, v)| (Arc::from(k.as_str()), Value::from_json(v)))
                     .collect(),
-            )),
+            })),
         }
     }
 
