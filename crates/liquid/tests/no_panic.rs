@@ -374,3 +374,37 @@ fn filters_stay_linear_on_large_inputs() {
         started.elapsed()
     );
 }
+
+#[test]
+fn extreme_numbers_do_not_panic() {
+    const MIN: &str = "-9223372036854775808";
+    const MAX: &str = "9223372036854775807";
+    let templates = [
+        format!("{{{{ 5.5 | round: {MIN} }}}}{{{{ 5.5 | round: {MAX} }}}}"),
+        format!("{{{{ 'abc' | slice: {MIN}, {MIN} }}}}{{{{ 'abc' | slice: {MAX}, {MAX} }}}}"),
+        format!("{{{{ (1..3) | slice: {MIN}, {MAX} }}}}"),
+        format!("{{{{ 'abc' | truncate: {MIN} }}}}{{{{ 'a b' | truncatewords: {MIN} }}}}"),
+        format!("{{{{ {MIN} | divided_by: -1 }}}}{{{{ {MIN} | modulo: -1 }}}}"),
+        format!("{{{{ {MIN} | times: -1 }}}}{{{{ {MIN} | abs }}}}{{{{ {MAX} | plus: 1 }}}}"),
+        format!("{{{{ {MIN} | minus: 1 }}}}{{{{ {MAX} | at_least: {MIN} }}}}"),
+        format!(
+            "{{{{ {MAX} | date: '%Y' }}}}{{{{ {MIN} | date: '%Y' }}}}{{{{ 1e308 | date: '%Y' }}}}"
+        ),
+        format!("{{% for i in ({MIN}..{MAX}) %}}{{% endfor %}}"),
+        format!("{{% for i in (1..3) limit: {MAX} offset: {MAX} %}}{{% endfor %}}"),
+        format!("{{% for i in (1..3) limit: {MIN} offset: {MIN} %}}{{% endfor %}}"),
+        format!("{{% tablerow i in (1..3) cols: {MIN} %}}{{% endtablerow %}}"),
+        format!("{{% tablerow i in (1..3) cols: {MAX} limit: {MAX} %}}{{% endtablerow %}}"),
+        format!("{{{{ ({MAX}..{MAX}) | join }}}}{{{{ ({MIN}..{MIN}) | last }}}}"),
+        format!("{{{{ a[{MIN}] }}}}{{{{ a[{MAX}] }}}}{{{{ ({MIN}..{MAX})[{MAX}] }}}}"),
+        format!("{{{{ 1.5 | plus: 1e308 | times: 1e308 | round: 2 | ceil | floor }}}}"),
+        "{{ 10 | divided_by: 0.0 }}{{ 10.0 | modulo: 0 }}".to_owned(),
+        format!("{{% decrement x %}}{{% assign n = {MIN} %}}{{{{ n | minus: 1 | abs }}}}"),
+    ];
+    for source in templates {
+        let Ok(template) = Template::parse(&source) else {
+            continue;
+        };
+        let _ = template.render(&Value::Nil);
+    }
+}

@@ -169,7 +169,7 @@ pub fn round(v: &Value, a: &FilterArgs<'_>) -> R {
             })
         }
         Num::F(f) => {
-            let scale = 10f64.powi(i32::try_from((-places).min(308)).unwrap_or(308));
+            let scale = 10f64.powi(i32::try_from(places.saturating_neg().min(308)).unwrap_or(308));
             to_int((f / scale).round() * scale)
         }
     })
