@@ -397,7 +397,9 @@ fn extreme_numbers_do_not_panic() {
         format!("{{% tablerow i in (1..3) cols: {MAX} limit: {MAX} %}}{{% endtablerow %}}"),
         format!("{{{{ ({MAX}..{MAX}) | join }}}}{{{{ ({MIN}..{MIN}) | last }}}}"),
         format!("{{{{ a[{MIN}] }}}}{{{{ a[{MAX}] }}}}{{{{ ({MIN}..{MAX})[{MAX}] }}}}"),
-        format!("{{{{ 1.5 | plus: 1e308 | times: 1e308 | round: 2 | ceil | floor }}}}"),
+        format!(
+            "{{{{ 1.5 | plus: {MAX}.5 | times: {MAX}.5 | times: {MAX}.5 | round: 2 | ceil }}}}"
+        ),
         "{{ 10 | divided_by: 0.0 }}{{ 10.0 | modulo: 0 }}".to_owned(),
         format!("{{% decrement x %}}{{% assign n = {MIN} %}}{{{{ n | minus: 1 | abs }}}}"),
     ];
