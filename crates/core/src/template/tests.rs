@@ -334,6 +334,8 @@ fn shopify_liquid_that_the_old_engine_refused() {
         r("{{ 'March 14, 2016' | date: '%b %d, %y' }}"),
         "Mar 14, 16"
     );
+    let year = r("{{ 'now' | date: '%Y' }}");
+    assert!(year.len() == 4 && year.starts_with("20"), "{year}");
     assert_eq!(r("{%- if true -%}\n  a\n{%- endif -%}\n"), "a");
     assert_eq!(
         r("{% echo profile.first_name | upcase %}{% # a note %}"),
