@@ -31,6 +31,8 @@ pub(crate) enum Node {
 pub(crate) struct Output {
     pub expr: Expr,
     pub filters: Vec<FilterCall>,
+    /// 1-based, for render errors.
+    pub line: u32,
 }
 
 #[derive(Debug)]
@@ -108,6 +110,8 @@ pub(crate) enum Offset {
 
 #[derive(Debug)]
 pub(crate) struct ForLoop {
+    /// 1-based, for render errors.
+    pub line: u32,
     pub var: Arc<str>,
     /// `var-collection`, Shopify's `forloop.name`, also the key `offset: continue` uses.
     pub name: Arc<str>,

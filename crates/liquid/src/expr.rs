@@ -370,7 +370,11 @@ impl<'s> Parser<'s> {
         let expr = self.primary()?;
         let filters = self.filters()?;
         self.expect_end()?;
-        Ok(Output { expr, filters })
+        Ok(Output {
+            expr,
+            filters,
+            line: 0,
+        })
     }
 
     pub fn filters(&mut self) -> R<Vec<FilterCall>> {

@@ -34,6 +34,8 @@ pub(crate) struct TreeParser<'s> {
     pos: usize,
     depth: usize,
     max_loop: u64,
+    /// Where each line starts, to give nodes their line without rescanning the source.
+    line_starts: Vec<usize>,
 }
 
 fn err<T>(offset: usize, message: impl Into<String>) -> R<T> {
@@ -51,7 +53,15 @@ impl<'s> TreeParser<'s> {
             pos: 0,
             depth: 0,
             max_loop,
+            line_starts: std::iter::once(0)
+                .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+                .collect(),
         }
+    }
+
+    fn line(&self, offset: usize) -> u32 {
+        let n = self.line_starts.partition_point(|&start| start <= offset);
+        u32::try_from(n).unwrap_or(u32::MAX).max(1)
     }
 
     pub fn parse_document(&mut self) -> R<Vec<Node>> {
@@ -87,7 +97,8 @@ impl<'s> TreeParser<'s> {
                     }
                 }
                 Kind::Output => {
-                    let output = Parser::new(token.body, token.body_offset)?.output()?;
+                    let mut output = Parser::new(token.body, token.body_offset)?.output()?;
+                    output.line = self.line(token.offset);
                     nodes.push(Node::Output(Box::new(output)));
                 }
                 Kind::Tag => {
@@ -173,7 +184,8 @@ impl<'s> TreeParser<'s> {
                 let target = t.body.get(..eq).unwrap_or("");
                 let name = target_name(target, t.body_offset)?;
                 let rest = t.body.get(eq + 1..).unwrap_or("");
-                let output = Parser::new(rest, t.body_offset + eq + 1)?.output()?;
+                let mut output = Parser::new(rest, t.body_offset + eq + 1)?.output()?;
+                output.line = self.line(t.offset);
                 Node::Assign(name, Box::new(output))
             }
             "echo" => {
@@ -181,9 +193,11 @@ impl<'s> TreeParser<'s> {
                     Node::Output(Box::new(crate::ast::Output {
                         expr: Expr::Lit(Value::Nil),
                         filters: Vec::new(),
+                        line: self.line(t.offset),
                     }))
                 } else {
-                    let output = Parser::new(t.body, t.body_offset)?.output()?;
+                    let mut output = Parser::new(t.body, t.body_offset)?.output()?;
+                    output.line = self.line(t.offset);
                     Node::Output(Box::new(output))
                 }
             }
@@ -405,6 +419,7 @@ impl<'s> TreeParser<'s> {
             }
         }
         let node = Box::new(ForLoop {
+            line: self.line(t.offset),
             var,
             name,
             collection,

@@ -162,8 +162,10 @@ impl<'a> Renderer<'a> {
                 }
             }
             Node::Case(c) => return self.render_case(c, out),
-            Node::For(f) => return self.render_for(f, out),
-            Node::Tablerow(f) => return self.render_tablerow(f, out),
+            Node::For(f) => return self.render_for(f, out).map_err(|e| at_line(f.line, e)),
+            Node::Tablerow(f) => {
+                return self.render_tablerow(f, out).map_err(|e| at_line(f.line, e));
+            }
             Node::Break => return Ok(Flow::Break),
             Node::Continue => return Ok(Flow::Continue),
             Node::Cycle(c) => self.render_cycle(c, out)?,
@@ -241,7 +243,8 @@ impl<'a> Renderer<'a> {
                 max_items: self.limits().max_render_iterations,
                 now: self.options.now,
             };
-            value = (f.func)(&value, &fa).map_err(|e| Error::Render(format!("{}: {e}", f.name)))?;
+            value = (f.func)(&value, &fa)
+                .map_err(|e| Error::Render(format!("line {}: {}: {e}", o.line, f.name)))?;
             let too_big = match &value {
                 Value::Str(s) => s.len() > self.limits().max_output_bytes,
                 Value::Array(a) => a.len() as u64 > self.limits().max_render_iterations,
@@ -249,7 +252,8 @@ impl<'a> Renderer<'a> {
             };
             if too_big {
                 return Err(Error::Render(format!(
-                    "the result of `{}` is larger than {} bytes",
+                    "line {}: the result of `{}` is larger than {} bytes",
+                    o.line,
                     f.name,
                     self.limits().max_output_bytes
                 )));
@@ -418,6 +422,14 @@ impl<'a> Renderer<'a> {
             Cond::Expr(e) => self.eval(e)?.is_truthy(),
             Cond::Cmp(a, op, b) => compare(&self.eval(a)?, *op, &self.eval(b)?)?,
         })
+    }
+}
+
+/// Names the line of the loop a render error came from, unless a node inside it already did.
+fn at_line(line: u32, e: Error) -> Error {
+    match e {
+        Error::Render(m) if !m.starts_with("line ") => Error::Render(format!("line {line}: {m}")),
+        other => other,
     }
 }
 

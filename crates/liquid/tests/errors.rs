@@ -64,3 +64,26 @@ fn errors_say_where_and_what() {
         assert_eq!(error(source), expected, "{source:?}");
     }
 }
+
+#[test]
+fn render_errors_name_the_line() {
+    let render = |source: &str| {
+        Template::parse(source)
+            .expect(source)
+            .render(&sluice_liquid::Value::Nil)
+            .expect_err(source)
+            .to_string()
+    };
+    assert_eq!(
+        render("a\n{{ 10 | divided_by: 0 }}"),
+        "line 2: divided_by: divided by 0"
+    );
+    assert_eq!(
+        render("a\nb\n{% assign n = 20000 %}{% for i in (1..n) %}{% endfor %}"),
+        "line 3: this loop would run 20000 times; the limit is 10000"
+    );
+    assert_eq!(
+        render("{% for i in (1..3) %}\n{{ 'x' | slice: 'y' }}{% endfor %}"),
+        "line 2: slice: slice's start must be a whole number, not 'y'"
+    );
+}
