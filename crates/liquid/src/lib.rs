@@ -4,6 +4,16 @@
 //!
 //! Missing variables render empty and missing properties are nil, as in Shopify's default
 //! (lax) mode; syntax errors are reported at parse time with a 1-based line and column.
+//!
+//! ```
+//! use sluice_liquid::{RenderOptions, Template};
+//!
+//! let template = Template::parse("Hi {{ profile.first_name | default: 'there' }}!")?;
+//! let context = serde_json::json!({"profile": {"first_name": "Ann"}});
+//! let out = template.render_json(&context, &RenderOptions::default())?;
+//! assert_eq!(out, "Hi Ann!");
+//! # Ok::<(), sluice_liquid::Error>(())
+//! ```
 
 #![forbid(unsafe_code)]
 
@@ -30,7 +40,8 @@ pub struct Limits {
     /// A `for` over a literal range longer than this is refused at parse time, and a computed
     /// range longer than this fails the render.
     pub max_loop_iterations: u64,
-    /// All loops of one render together may run this many iterations.
+    /// All loops of one render together may run this many iterations; it also bounds the
+    /// length of any array a filter builds (a range expanded, `split`, `concat`).
     pub max_render_iterations: u64,
     /// The rendered output (and any one captured or filtered string) may not be larger.
     pub max_output_bytes: usize,
