@@ -47,6 +47,10 @@ pub struct Limits {
     pub max_output_bytes: usize,
     /// `include` and `render` may nest this deep.
     pub max_partial_depth: usize,
+    /// The filters of one render together may process this many items: each call counts
+    /// the items of an array or range it is given, or a 64th of a string's bytes. With
+    /// the iteration budget this bounds a render's work even without a deadline.
+    pub max_filter_work: u64,
 }
 
 impl Default for Limits {
@@ -56,6 +60,7 @@ impl Default for Limits {
             max_render_iterations: 100_000,
             max_output_bytes: 256 * 1024,
             max_partial_depth: 16,
+            max_filter_work: 20_000_000,
         }
     }
 }

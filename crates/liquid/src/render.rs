@@ -33,6 +33,8 @@ pub(crate) struct Renderer<'a> {
     pub capturing: Option<Arc<str>>,
     /// Blocks being rendered, across partials: bounds the stack however partials nest.
     pub depth: usize,
+    /// Items the filters have processed so far (see `Limits::max_filter_work`).
+    pub filter_work: u64,
     /// JSON arrays and objects already converted, by address (the context is borrowed, so
     /// addresses are stable for the render).
     json_cache: std::cell::RefCell<Vec<(usize, Value)>>,
@@ -58,6 +60,7 @@ impl<'a> Renderer<'a> {
             partial_cache: Vec::new(),
             capturing: None,
             depth: 0,
+            filter_work: 0,
             json_cache: std::cell::RefCell::default(),
         }
     }
@@ -226,8 +229,17 @@ impl<'a> Renderer<'a> {
     pub fn eval_output(&mut self, o: &Output) -> R<Value> {
         let mut value = self.eval(&o.expr)?;
         for f in &o.filters {
-            // A filter can take a while on a large value: count it toward the deadline check.
+            // A filter can take a while on a large value: count it toward the deadline check,
+            // and its input's size toward the render's filter work.
             self.tick()?;
+            self.filter_work = self.filter_work.saturating_add(work(&value));
+            if self.filter_work > self.limits().max_filter_work {
+                return Err(Error::Render(format!(
+                    "line {}: the template's filters processed more than {} items in all",
+                    o.line,
+                    self.limits().max_filter_work
+                )));
+            }
             let mut args = Vec::with_capacity(f.args.len());
             for a in &f.args {
                 args.push(self.eval(a)?);
@@ -422,6 +434,17 @@ impl<'a> Renderer<'a> {
             Cond::Expr(e) => self.eval(e)?.is_truthy(),
             Cond::Cmp(a, op, b) => compare(&self.eval(a)?, *op, &self.eval(b)?)?,
         })
+    }
+}
+
+/// What a filter's input costs it, roughly: its items, or its text in 64-byte units.
+fn work(v: &Value) -> u64 {
+    match v {
+        Value::Array(a) => a.len() as u64,
+        Value::Range(a, b) => Value::range_len(*a, *b),
+        Value::Str(s) => s.len() as u64 / 64,
+        Value::Object(o) => o.len() as u64,
+        _ => 0,
     }
 }
 

@@ -220,6 +220,7 @@ fn check(source: &str, context: &Value) {
         max_render_iterations: 5_000,
         max_output_bytes: 16 * 1024,
         max_partial_depth: 4,
+        max_filter_work: 1_000_000,
     };
     let Ok(template) = Template::parse_with(source, &limits) else {
         return;
@@ -409,4 +410,24 @@ fn extreme_numbers_do_not_panic() {
         };
         let _ = template.render(&Value::Nil);
     }
+}
+
+#[test]
+fn filter_work_is_bounded_without_a_deadline() {
+    let template = Template::parse(
+        "{% assign big = (1..40000) | join: ',' | split: ',' %}\
+         {% for i in (1..10000) %}{{ big | sort | last }}{% endfor %}",
+    )
+    .expect("parses");
+    let started = Instant::now();
+    let err = template.render(&Value::Nil).expect_err("too much work");
+    assert!(
+        err.to_string().contains("filters processed more than"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
 }
