@@ -33,8 +33,9 @@ pub(crate) struct Renderer<'a> {
     pub capturing: Option<Arc<str>>,
     /// Blocks being rendered, across partials: bounds the stack however partials nest.
     pub depth: usize,
-    /// Items the filters have processed so far (see `Limits::max_filter_work`).
-    pub filter_work: u64,
+    /// Items filters and comparisons have processed so far (see `Limits::max_filter_work`);
+    /// a cell because conditions are evaluated through `&self`.
+    pub filter_work: std::cell::Cell<u64>,
     /// JSON arrays and objects already converted, by address (the context is borrowed, so
     /// addresses are stable for the render).
     json_cache: std::cell::RefCell<Vec<(usize, Value)>>,
@@ -60,7 +61,7 @@ impl<'a> Renderer<'a> {
             partial_cache: Vec::new(),
             capturing: None,
             depth: 0,
-            filter_work: 0,
+            filter_work: std::cell::Cell::new(0),
             json_cache: std::cell::RefCell::default(),
         }
     }
@@ -204,7 +205,9 @@ impl<'a> Renderer<'a> {
             match arm {
                 crate::ast::CaseArm::When(values, body) => {
                     for v in values {
-                        if liquid_eq(&subject, &self.eval(v)?) {
+                        let v = self.eval(v)?;
+                        self.charge(work(&subject).saturating_add(work(&v)))?;
+                        if liquid_eq(&subject, &v) {
                             run_else = false;
                             let flow = self.render_nodes(body, out)?;
                             if flow != Flow::Normal {
@@ -232,14 +235,7 @@ impl<'a> Renderer<'a> {
             // A filter can take a while on a large value: count it toward the deadline check,
             // and its input's size toward the render's filter work.
             self.tick()?;
-            self.filter_work = self.filter_work.saturating_add(work(&value));
-            if self.filter_work > self.limits().max_filter_work {
-                return Err(Error::Render(format!(
-                    "line {}: the template's filters processed more than {} items in all",
-                    o.line,
-                    self.limits().max_filter_work
-                )));
-            }
+            self.charge(work(&value)).map_err(|e| at_line(o.line, e))?;
             let mut args = Vec::with_capacity(f.args.len());
             for a in &f.args {
                 args.push(self.eval(a)?);
@@ -427,12 +423,29 @@ impl<'a> Renderer<'a> {
         }
     }
 
+    /// Counts work toward `Limits::max_filter_work`.
+    pub fn charge(&self, units: u64) -> R<()> {
+        let total = self.filter_work.get().saturating_add(units);
+        self.filter_work.set(total);
+        if total > self.limits().max_filter_work {
+            return Err(Error::Render(format!(
+                "the template's filters and comparisons processed more than {} items in all",
+                self.limits().max_filter_work
+            )));
+        }
+        Ok(())
+    }
+
     pub fn eval_cond(&self, c: &Cond) -> R<bool> {
         Ok(match c {
             Cond::Or(a, b) => self.eval_cond(a)? || self.eval_cond(b)?,
             Cond::And(a, b) => self.eval_cond(a)? && self.eval_cond(b)?,
             Cond::Expr(e) => self.eval(e)?.is_truthy(),
-            Cond::Cmp(a, op, b) => compare(&self.eval(a)?, *op, &self.eval(b)?)?,
+            Cond::Cmp(a, op, b) => {
+                let (a, b) = (self.eval(a)?, self.eval(b)?);
+                self.charge(work(&a).saturating_add(work(&b)))?;
+                compare(&a, *op, &b)?
+            }
         })
     }
 }

@@ -158,7 +158,9 @@ impl Value {
         i64::try_from(n).unwrap_or(i64::MAX)
     }
 
-    /// Appends the printed form: how `{{ value }}` shows it.
+    /// Appends the printed form: how `{{ value }}` shows it. Arrays and objects stop adding
+    /// items past `MAX_TEXT`: an array can hold the same large string many times over, and
+    /// the size limits that catch the result run only after it is written.
     pub fn write_to(&self, out: &mut String) {
         match self {
             Value::Nil | Value::Empty | Value::Blank => {}
@@ -170,6 +172,9 @@ impl Value {
             Value::Str(s) => out.push_str(s),
             Value::Array(items) => {
                 for item in items.iter() {
+                    if out.len() >= MAX_TEXT {
+                        break;
+                    }
                     item.write_to(out);
                 }
             }
@@ -221,6 +226,10 @@ impl Value {
     }
 }
 
+/// No printed array or object grows past this much text (the render's own limits are far
+/// smaller, so the result always fails them rather than being cut silently).
+pub(crate) const MAX_TEXT: usize = 64 << 20;
+
 /// Floats print as Ruby does: always with a fraction (`5.0`), shortest round-trip digits, and
 /// an exponent outside 1e-4 ..< 1e16.
 pub fn write_float(f: f64, out: &mut String) {
@@ -263,6 +272,9 @@ pub fn write_float(f: f64, out: &mut String) {
 fn write_inspect_object(o: &Object, out: &mut String) {
     out.push('{');
     for (i, (k, v)) in o.iter().enumerate() {
+        if out.len() >= MAX_TEXT {
+            break;
+        }
         if i > 0 {
             out.push_str(", ");
         }
@@ -281,6 +293,9 @@ fn write_inspect(v: &Value, out: &mut String) {
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
+                if out.len() >= MAX_TEXT {
+                    break;
+                }
                 if i > 0 {
                     out.push_str(", ");
                 }

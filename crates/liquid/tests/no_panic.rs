@@ -422,11 +422,42 @@ fn filter_work_is_bounded_without_a_deadline() {
     let started = Instant::now();
     let err = template.render(&Value::Nil).expect_err("too much work");
     assert!(
-        err.to_string().contains("filters processed more than"),
+        err.to_string()
+            .contains("filters and comparisons processed more than"),
         "{err}"
     );
     assert!(
         started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn comparisons_count_as_work() {
+    let template = Template::parse(
+        "{% assign big = (1..40000) | join: ',' | split: ',' %}\
+         {% for i in (1..10000) %}{% if big contains 'x' %}{% endif %}{% endfor %}",
+    )
+    .expect("parses");
+    let err = template.render(&Value::Nil).expect_err("too much work");
+    assert!(err.to_string().contains("processed more than"), "{err}");
+}
+
+#[test]
+fn arrays_of_large_strings_are_not_printed_whole() {
+    // 65,536 references to one 200 KB string: 13 GB if printed whole.
+    let template = Template::parse(
+        "{% capture s %}{% for i in (1..10000) %}xxxxxxxxxxxxxxxxxxxx{% endfor %}{% endcapture %}\
+         {% assign a = s | split: ',' %}\
+         {% for i in (1..16) %}{% assign a = a | concat: a %}{% endfor %}\
+         {{ a | append: 'x' }}",
+    )
+    .expect("parses");
+    let started = Instant::now();
+    assert!(template.render(&Value::Nil).is_err());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
         "{:?}",
         started.elapsed()
     );
