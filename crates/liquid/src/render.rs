@@ -452,10 +452,19 @@ impl<'a> Renderer<'a> {
 
 /// What a filter's input costs it, roughly: its items, or its text in 64-byte units.
 fn work(v: &Value) -> u64 {
+    let text = |s: &str| s.len() as u64 / 64;
     match v {
-        Value::Array(a) => a.len() as u64,
+        // Items count one each, and long strings among them by their length: an array can
+        // hold one large string many times.
+        Value::Array(items) => items
+            .iter()
+            .map(|i| match i {
+                Value::Str(s) => 1 + text(s),
+                _ => 1,
+            })
+            .fold(0u64, u64::saturating_add),
         Value::Range(a, b) => Value::range_len(*a, *b),
-        Value::Str(s) => s.len() as u64 / 64,
+        Value::Str(s) => text(s),
         Value::Object(o) => o.len() as u64,
         _ => 0,
     }

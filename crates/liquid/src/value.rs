@@ -196,25 +196,59 @@ impl Value {
         }
     }
 
-    /// A text that two values share exactly when Ruby would call them the same hash key
-    /// (`1` and `1.0` or `"1"` differ; arrays and objects compare by content).
-    pub(crate) fn canonical(&self) -> String {
-        let mut out = String::new();
-        let tag = match self {
-            Value::Nil => 'n',
-            Value::Bool(_) => 'b',
-            Value::Int(_) => 'i',
-            Value::Float(_) => 'f',
-            Value::Str(_) => 's',
-            Value::Array(_) => 'a',
-            Value::Object(_) => 'o',
-            Value::Range(..) => 'r',
-            Value::Empty => 'e',
-            Value::Blank => 'k',
-        };
-        out.push(tag);
-        write_inspect(self, &mut out);
-        out
+    /// A hash of the content, consistent with `same_as`.
+    pub(crate) fn content_hash(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        fn feed(v: &Value, h: &mut std::collections::hash_map::DefaultHasher) {
+            match v {
+                Value::Nil => 0u8.hash(h),
+                Value::Bool(b) => (1u8, b).hash(h),
+                Value::Int(i) => (2u8, i).hash(h),
+                Value::Float(f) => (3u8, f.to_bits()).hash(h),
+                Value::Str(s) => (4u8, &**s).hash(h),
+                Value::Array(items) => {
+                    (5u8, items.len()).hash(h);
+                    items.iter().for_each(|i| feed(i, h));
+                }
+                Value::Object(o) => {
+                    (6u8, o.len()).hash(h);
+                    for (k, v) in o.iter() {
+                        k.hash(h);
+                        feed(v, h);
+                    }
+                }
+                Value::Range(a, b) => (7u8, a, b).hash(h),
+                Value::Empty => 8u8.hash(h),
+                Value::Blank => 9u8.hash(h),
+            }
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        feed(self, &mut h);
+        h.finish()
+    }
+
+    /// Whether Ruby would call two values the same hash key: like `==` but `1`, `1.0` and
+    /// `"1"` all differ, and `empty`/`blank` match only themselves.
+    pub(crate) fn same_as(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+            (Value::Array(x), Value::Array(y)) => {
+                x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| p.same_as(q))
+            }
+            (Value::Object(x), Value::Object(y)) => {
+                x.len() == y.len()
+                    && x.iter()
+                        .zip(y.iter())
+                        .all(|((k1, v1), (k2, v2))| k1 == k2 && v1.same_as(v2))
+            }
+            (Value::Nil, Value::Nil) | (Value::Empty, Value::Empty) => true,
+            (Value::Blank, Value::Blank) => true,
+            (Value::Bool(x), Value::Bool(y)) => x == y,
+            (Value::Int(x), Value::Int(y)) => x == y,
+            (Value::Str(x), Value::Str(y)) => x == y,
+            (Value::Range(a1, b1), Value::Range(a2, b2)) => a1 == a2 && b1 == b2,
+            _ => false,
+        }
     }
 
     /// The text form as a shared string, without copying when it already is one.

@@ -225,20 +225,19 @@ pub fn compact(v: &Value, a: &FilterArgs<'_>) -> R {
     Ok(Value::array(kept))
 }
 
-/// Hashes a canonical form of each item, so that large lists stay linear.
+/// Buckets items by a hash of their content, so that large lists stay linear without
+/// copying any item's text.
 pub fn uniq(v: &Value, a: &FilterArgs<'_>) -> R {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen: std::collections::HashMap<u64, Vec<Value>> = std::collections::HashMap::new();
     let mut out = Vec::new();
     for item in items(v, a.max_items)? {
         let key = match a.get(0) {
-            None => item.canonical(),
-            Some(k) => prop(&item, k)
-                .ok()
-                .flatten()
-                .unwrap_or_default()
-                .canonical(),
+            None => item.clone(),
+            Some(k) => prop(&item, k).ok().flatten().unwrap_or_default(),
         };
-        if seen.insert(key) {
+        let bucket = seen.entry(key.content_hash()).or_default();
+        if !bucket.iter().any(|k| k.same_as(&key)) {
+            bucket.push(key);
             out.push(item);
         }
     }
@@ -280,18 +279,22 @@ pub fn sort(v: &Value, a: &FilterArgs<'_>) -> R {
 
 pub fn sort_natural(v: &Value, a: &FilterArgs<'_>) -> R {
     let list = items(v, a.max_items)?;
-    let mut keyed: Vec<(Option<String>, Value)> = list
+    // Keys are shared strings compared case-insensitively as they go, not lowercased copies.
+    let mut keyed: Vec<(Option<Arc<str>>, Value)> = list
         .into_iter()
         .map(|i| {
             let k = sort_key(&i, a.get(0));
-            ((!k.is_nil()).then(|| k.render().to_lowercase()), i)
+            ((!k.is_nil()).then(|| k.to_str()), i)
         })
         .collect();
     keyed.sort_by(|(x, _), (y, _)| match (x, y) {
         (None, None) => Ordering::Equal,
         (None, Some(_)) => Ordering::Greater,
         (Some(_), None) => Ordering::Less,
-        (Some(x), Some(y)) => x.cmp(y),
+        (Some(x), Some(y)) => x
+            .chars()
+            .flat_map(char::to_lowercase)
+            .cmp(y.chars().flat_map(char::to_lowercase)),
     });
     Ok(Value::array(keyed.into_iter().map(|(_, i)| i).collect()))
 }
