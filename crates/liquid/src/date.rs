@@ -62,9 +62,16 @@ fn parse_text(s: &str, now: Option<Timestamp>) -> Option<ZonedDateTime> {
     if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
         return Timestamp::from_second(t.parse().ok()?).ok().map(utc);
     }
-    let normalized = match t.strip_suffix('Z').or_else(|| t.strip_suffix('z')) {
-        Some(head) => format!("{head}+00:00"),
-        None => t.to_owned(),
+    let normalized = match t
+        .strip_suffix(" UTC")
+        .or_else(|| t.strip_suffix(" GMT"))
+        .map(|head| format!("{head} +0000"))
+    {
+        Some(n) => n,
+        None => match t.strip_suffix('Z').or_else(|| t.strip_suffix('z')) {
+            Some(head) => format!("{head}+00:00"),
+            None => t.to_owned(),
+        },
     };
     for format in FORMATS {
         if let Ok(tm) = BrokenDownTime::parse(format, &normalized)
@@ -117,6 +124,16 @@ mod tests {
         assert_eq!(fmt("2026-01-02 10:00:00 +0100", "%H:%M %z"), "10:00 +0100");
         assert_eq!(fmt("1990-05-17", "%d/%m"), "17/05");
         assert_eq!(fmt("1152098955", "%m/%d/%Y"), "07/05/2006");
+        assert_eq!(fmt("2026-03-14 10:00:00 UTC", "%H:%M %z"), "10:00 +0000");
+        assert_eq!(
+            fmt("2026-03-14T10:00:00.250+05:30", "%H:%M %z"),
+            "10:00 +0530"
+        );
+        assert_eq!(
+            fmt("Sat, 14 Mar 2026 10:00:00 +0100", "%d %H %z"),
+            "14 10 +0100"
+        );
+        assert_eq!(fmt("14 March 2026", "%Y-%m-%d"), "2026-03-14");
         assert!(parse(&Value::str("soon"), None).is_none());
         assert!(parse(&Value::str("-1152098955"), None).is_none());
     }

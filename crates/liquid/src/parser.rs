@@ -156,6 +156,8 @@ impl<'s> TreeParser<'s> {
                 Node::Nothing
             }
             "liquid" => {
+                // Its lines form a block of their own (they cannot close a block opened
+                // outside), kept as one node: an `if true` needs no node kind of its own.
                 let (body, _) = self.block("liquid", &["endliquid"])?;
                 return Ok(Some(Node::If(Box::new(If {
                     negate_first: false,
