@@ -1,6 +1,7 @@
-//! Liquid templates: `check` at save time (syntax errors with their line, size and loop
-//! limits), `CompiledTemplate` to parse once and render many times against a JSON context in
-//! which anything missing renders empty, with bounded output and an optional time limit.
+//! Liquid templates: `check` at save time (syntax errors with their line and column, size and
+//! loop limits), `CompiledTemplate` to parse once and render many times against a JSON context
+//! in which anything missing renders empty, with bounded output and an optional time limit.
+//! A thin layer over `sluice-liquid`, which holds the engine.
 //!
 //! Output is not HTML-escaped: `{{ profile.first_name }}` inserts the attribute as it is,
 //! because the same template may feed a webhook (JSON or text) as well as an email; email
@@ -9,16 +10,11 @@
 //! The variables are `profile.id`, `profile.<attribute>`, `event.<property>`, `campaign.name`
 //! and `journey.name`: the context object's top-level keys.
 
-mod bounded;
-mod context;
-mod date;
-mod for_loop;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use std::sync::{Arc, LazyLock, mpsc};
-use std::time::Duration;
-
-use bounded::LimitedWriter;
-use context::{Node, Root};
+use sluice_liquid::{Limits, RenderOptions, Template};
 
 /// A loop over a larger literal range is refused when the template is saved; a computed range
 /// this large fails the render before it is built.
@@ -30,12 +26,21 @@ pub const MAX_SOURCE_BYTES: usize = 64 * 1024;
 /// A render that would produce more than this fails.
 pub const MAX_OUTPUT_BYTES: usize = 256 * 1024;
 
-/// Why a template cannot be saved. `line` is 1-based, when liquid says where.
+/// Why a template cannot be saved. `line` and `column` are 1-based, when known.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{message}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+#[error("{}{message}", position(*line, *column))]
 pub struct TemplateError {
     pub line: Option<u32>,
+    pub column: Option<u32>,
     pub message: String,
+}
+
+fn position(line: Option<u32>, column: Option<u32>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!("line {l}, column {c}: "),
+        (Some(l), None) => format!("line {l}: "),
+        _ => String::new(),
+    }
 }
 
 /// Why a render failed. The message is meant for the action log.
@@ -53,23 +58,16 @@ pub enum RenderError {
     Failed(String),
 }
 
-/// The standard library with Sluice's `for`, `tablerow`, `assign`, `capture`, `append`,
-/// `prepend` and `date` in place of liquid's (registering a name again replaces it). Built
-/// once: it registers about sixty plugins, which is more work than most renders.
-static PARSER: LazyLock<Result<liquid::Parser, String>> = LazyLock::new(|| {
-    liquid::ParserBuilder::with_stdlib()
-        .block(for_loop::ForBlock)
-        .block(for_loop::TableRowBlock)
-        .block(bounded::CaptureBlock)
-        .tag(bounded::AssignTag)
-        .filter(bounded::Join { prepend: false })
-        .filter(bounded::Join { prepend: true })
-        .filter(date::Date)
-        .build()
-        .map_err(|e| e.to_string())
-});
+fn limits() -> Limits {
+    Limits {
+        max_loop_iterations: MAX_LOOP_ITERATIONS.unsigned_abs(),
+        max_render_iterations: MAX_RENDER_ITERATIONS.unsigned_abs(),
+        max_output_bytes: MAX_OUTPUT_BYTES,
+        ..Limits::default()
+    }
+}
 
-/// Checks a template as it is saved: size, syntax (with the line), and loop limits.
+/// Checks a template as it is saved: size, syntax (with line and column), and loop limits.
 pub fn check(source: &str) -> Result<(), TemplateError> {
     CompiledTemplate::compile(source).map(|_| ())
 }
@@ -91,7 +89,7 @@ pub fn render_with_timeout(
 /// A parsed template; cheap to clone and shareable between threads.
 #[derive(Clone)]
 pub struct CompiledTemplate {
-    template: Arc<liquid::Template>,
+    template: Arc<Template>,
 }
 
 impl std::fmt::Debug for CompiledTemplate {
@@ -105,130 +103,93 @@ impl CompiledTemplate {
         if source.len() > MAX_SOURCE_BYTES {
             return Err(TemplateError {
                 line: None,
+                column: None,
                 message: format!(
                     "the template is {} bytes long; the limit is {MAX_SOURCE_BYTES}",
                     source.len()
                 ),
             });
         }
-        let parser = PARSER.as_ref().map_err(|e| TemplateError {
-            line: None,
-            message: e.clone(),
+        // The engine is written never to panic; should it, the template is refused rather
+        // than the request (or the worker) brought down.
+        let parsed = catch_unwind(|| Template::parse_with(source, &limits())).map_err(|_| {
+            TemplateError {
+                line: None,
+                column: None,
+                message: "the template could not be parsed (internal error)".into(),
+            }
         })?;
-        let template = parser
-            .parse(source)
-            .map_err(|e| template_error(&e, source))?;
-        Ok(CompiledTemplate {
-            template: Arc::new(template),
-        })
+        match parsed {
+            Ok(template) => Ok(CompiledTemplate {
+                template: Arc::new(template),
+            }),
+            Err(sluice_liquid::Error::Parse {
+                line,
+                column,
+                message,
+            }) => Err(TemplateError {
+                line: Some(line),
+                column: Some(column),
+                message,
+            }),
+            Err(other) => Err(TemplateError {
+                line: None,
+                column: None,
+                message: other.to_string(),
+            }),
+        }
     }
 
     /// Renders against `context`, a JSON object such as
     /// `{"profile": {"id": "p1", "first_name": "Ann"}, "event": {...}, "campaign": {...}}`.
     pub fn render(&self, context: &serde_json::Value) -> Result<String, RenderError> {
-        if !context.is_object() {
-            return Err(RenderError::ContextNotObject);
-        }
-        let root = Root(Node::from_json(context));
-        let mut out = LimitedWriter::new();
-        if let Err(e) = self.template.render_to(&mut out, &root) {
-            return Err(if out.overflow {
-                RenderError::OutputTooLarge
-            } else {
-                RenderError::Failed(first_line(&e.to_string()))
-            });
-        }
-        String::from_utf8(out.buf).map_err(|_| RenderError::Failed("output is not UTF-8".into()))
+        self.render_until(context, None)
     }
 
-    /// Renders on a new thread and stops waiting after `limit`. The thread cannot be killed:
-    /// it runs on until the template ends or a loop or output limit stops it, so this bounds
-    /// the caller's wait, not the work. A thread per message is too slow for bulk sends: the
-    /// engine should call `render` on its own worker pool, and use this for previews.
+    /// Renders, failing with `Timeout` once `limit` has passed. The engine checks the time as
+    /// it goes (every few dozen nodes and loop iterations), so the work stops too, on the
+    /// caller's thread.
     pub fn render_with_timeout(
         &self,
         context: &serde_json::Value,
         limit: Duration,
     ) -> Result<String, RenderError> {
-        let (tx, rx) = mpsc::sync_channel(1);
-        let (template, context) = (self.clone(), context.clone());
-        std::thread::Builder::new()
-            .name("sluice-render".into())
-            .spawn(move || {
-                // The receiver may have given up; nothing to do about it then.
-                let _ = tx.send(template.render(&context));
-            })
-            .map_err(|e| RenderError::Failed(format!("cannot start a render thread: {e}")))?;
-        rx.recv_timeout(limit)
-            .unwrap_or(Err(RenderError::Timeout(limit)))
+        let deadline = Instant::now().checked_add(limit);
+        self.render_until(context, deadline).map_err(|e| match e {
+            RenderError::Failed(m) if m == DEADLINE => RenderError::Timeout(limit),
+            other => other,
+        })
+    }
+
+    fn render_until(
+        &self,
+        context: &serde_json::Value,
+        deadline: Option<Instant>,
+    ) -> Result<String, RenderError> {
+        if !context.is_object() {
+            return Err(RenderError::ContextNotObject);
+        }
+        let options = RenderOptions {
+            limits: limits(),
+            deadline,
+            partials: None,
+            now: Some(jiff::Timestamp::now()),
+        };
+        let rendered = catch_unwind(AssertUnwindSafe(|| {
+            self.template.render_json(context, &options)
+        }))
+        .map_err(|_| {
+            RenderError::Failed("the template could not be rendered (internal error)".into())
+        })?;
+        rendered.map_err(|e| match e {
+            sluice_liquid::Error::OutputTooLarge(_) => RenderError::OutputTooLarge,
+            sluice_liquid::Error::Deadline => RenderError::Failed(DEADLINE.into()),
+            other => RenderError::Failed(other.to_string()),
+        })
     }
 }
 
-/// Turns liquid's error into a line and a one-paragraph message. Parse errors look like
-/// `liquid:  --> 3:8\n  |\n3 | {{ x | }}\n  |        ^---\n  |\n  = expected Identifier`,
-/// with the line after `-->` and the reason after `= `. An unknown filter comes without a
-/// position, so its line is found by looking for `| name` in the source.
-fn template_error(error: &liquid::Error, source: &str) -> TemplateError {
-    let text = error.to_string();
-    let line = text
-        .split_once("-->")
-        .and_then(|(_, rest)| rest.trim_start().split(':').next())
-        .and_then(|n| n.trim().parse::<u32>().ok())
-        .or_else(|| filter_line(&text, source));
-    let reason: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.trim_start().strip_prefix("= "))
-        .collect();
-    let message = if reason.is_empty() {
-        first_line(&text)
-    } else {
-        reason.join("; ")
-    };
-    let detail = requested_name(&text);
-    TemplateError {
-        line,
-        message: format!("{message}{detail}"),
-    }
-}
-
-/// liquid lists the unknown tag or filter name under `with:`; keep just that name.
-fn requested_name(text: &str) -> String {
-    requested(text)
-        .map(|name| format!(" (`{name}`)"))
-        .unwrap_or_default()
-}
-
-fn requested(text: &str) -> Option<&str> {
-    text.lines()
-        .filter_map(|l| l.trim().strip_prefix("requested"))
-        .find_map(|l| l.split_once('='))
-        .map(|(_, name)| name.trim())
-}
-
-/// The line of the first `| name` (a filter application) in `source`.
-fn filter_line(text: &str, source: &str) -> Option<u32> {
-    let name = requested(text).filter(|_| text.contains("Unknown filter"))?;
-    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    source.match_indices(name).find_map(|(at, _)| {
-        let before = source[..at].trim_end();
-        let after = source[at + name.len()..].chars().next();
-        (before.ends_with('|') && !after.is_some_and(is_ident)).then(|| line_of(source, at))
-    })
-}
-
-/// 1-based line of a byte offset.
-fn line_of(source: &str, offset: usize) -> u32 {
-    let newlines = source.as_bytes()[..offset]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count();
-    u32::try_from(newlines).map_or(u32::MAX, |n| n.saturating_add(1))
-}
-
-fn first_line(text: &str) -> String {
-    let text = text.trim_start_matches("liquid:").trim();
-    text.lines().next().unwrap_or(text).trim().to_owned()
-}
+const DEADLINE: &str = "the render passed its deadline";
 
 #[cfg(test)]
 mod tests;

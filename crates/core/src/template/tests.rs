@@ -148,7 +148,8 @@ fn html_is_not_escaped_unless_asked() {
 fn syntax_errors_name_the_line() {
     let err = check("Hello\n{{ profile.first_name }}\n{{ profile.id | }}\n").expect_err("bad");
     assert_eq!(err.line, Some(3), "{err}");
-    assert!(err.to_string().starts_with("line 3: "), "{err}");
+    assert!(err.to_string().starts_with("line 3, column 16: "), "{err}");
+    assert_eq!(err.column, Some(16), "{err}");
     let err = check("a\n\n{% if x %}\nfoo").expect_err("unclosed");
     assert_eq!(err.line, Some(4), "{err}");
     assert!(err.message.contains("endif"), "{err}");
@@ -174,8 +175,10 @@ fn literal_ranges_are_limited_at_save_time() {
     );
     let err = check("x\n{% for i in (-5..99999999999) reversed %}{% endfor %}").expect_err("big");
     assert_eq!(err.line, Some(2), "{err}");
-    let err = check("{% tablerow i in (1..3) %}{% endtablerow %}").expect_err("tablerow");
-    assert!(err.message.contains("tablerow is not supported"), "{err}");
+    // tablerow is supported now (the old engine refused it) and limited like `for`.
+    assert!(check("{% tablerow i in (1..3) %}{% endtablerow %}").is_ok());
+    let err = check("{% tablerow i in (1..10001) %}{% endtablerow %}").expect_err("tablerow");
+    assert!(err.message.contains("10001 times"), "{err}");
     // Not loops: text in raw blocks, comments and strings.
     assert!(check("{% raw %}{% for i in (1..99999) %}{% endraw %}").is_ok());
     assert!(check("{% comment %}{% for i in (1..99999) %}{% endfor %}{% endcomment %}").is_ok());
@@ -258,9 +261,9 @@ fn variable_ranges_fail_at_render_not_hang() {
         &ctx(),
     );
     assert!(err.is_err());
-    let err =
-        render("{% for i in (1..profile.first_name) %}{% endfor %}", &ctx()).expect_err("text");
-    assert!(err.to_string().contains("whole number"), "{err}");
+    // A range bound that is not a number counts as 0, as in Shopify's Liquid (golden-liquid
+    // "range, end is not a number"); the old engine failed the render instead.
+    assert_eq!(r("{% for i in (1..profile.first_name) %}x{% endfor %}"), "");
 }
 
 #[test]
@@ -302,4 +305,65 @@ fn render_with_timeout_gives_up() {
                 {% endcapture %}{% for i in (1..5000) %}{% assign t = s | upcase %}{% endfor %}";
     let result = render_with_timeout(slow, &ctx(), Duration::from_millis(50));
     assert_eq!(result, Err(RenderError::Timeout(Duration::from_millis(50))));
+}
+
+#[test]
+fn comments_holding_tag_like_text_compile() {
+    // The old engine panicked on this: tag-like text inside a comment block.
+    let source = "{% comment %}{% if ... %}{%- for ? -%}{% while true %}{% endcase %}\
+                  {% endcomment %}ok";
+    assert_eq!(r(source), "ok");
+    assert!(check("{% comment %}{% assign x = '1'{% endcomment %}").is_err());
+}
+
+#[test]
+fn errors_name_line_and_column() {
+    let err = check(
+        "Hi {{ profile.first_name }},\n  {% if profile.vip %}VIP{% endif %}\n  {{ x | shout }}",
+    )
+    .expect_err("unknown filter");
+    assert_eq!((err.line, err.column), (Some(3), Some(10)), "{err}");
+    assert_eq!(err.to_string(), "line 3, column 10: unknown filter `shout`");
+    let err = check("{% if a and %}x{% endif %}").expect_err("dangling and");
+    assert_eq!((err.line, err.column), (Some(1), Some(12)), "{err}");
+}
+
+#[test]
+fn shopify_liquid_that_the_old_engine_refused() {
+    assert_eq!(
+        r("{{ 'March 14, 2016' | date: '%b %d, %y' }}"),
+        "Mar 14, 16"
+    );
+    let year = r("{{ 'now' | date: '%Y' }}");
+    assert!(year.len() == 4 && year.starts_with("20"), "{year}");
+    assert_eq!(r("{%- if true -%}\n  a\n{%- endif -%}\n"), "a");
+    assert_eq!(
+        r("{% echo profile.first_name | upcase %}{% # a note %}"),
+        "ANN"
+    );
+    assert_eq!(
+        r("{% liquid\n assign n = profile.stars | plus: 1\n echo n\n%}"),
+        "4"
+    );
+    assert_eq!(r("{{ (1..5) | join: ',' }}"), "1,2,3,4,5");
+    assert_eq!(r("{{ false | default: 'x', allow_false: true }}"), "false");
+    assert_eq!(r("{{ 'hello' | base64_encode }}"), "aGVsbG8=");
+    assert_eq!(r("{{ '3' | plus: 2 }}"), "5");
+    assert_eq!(
+        r("{% if profile.nothing == blank %}b{% endif %}{% if '' == empty %}e{% endif %}"),
+        "be"
+    );
+}
+
+#[test]
+fn arithmetic_overflow_does_not_panic() {
+    assert_eq!(
+        r("{{ 9223372036854775807 | plus: 1 }}"),
+        "9.223372036854776e+18"
+    );
+    assert_eq!(
+        r("{{ -9223372036854775808 | abs }}"),
+        "9.223372036854776e+18"
+    );
+    assert!(render("{{ 1 | divided_by: 0 }}", &ctx()).is_err());
 }
