@@ -63,6 +63,8 @@ fn limits() -> Limits {
         max_loop_iterations: MAX_LOOP_ITERATIONS.unsigned_abs(),
         max_render_iterations: MAX_RENDER_ITERATIONS.unsigned_abs(),
         max_output_bytes: MAX_OUTPUT_BYTES,
+        // A Sluice template stands alone: a partial would fail every message at render.
+        partials: false,
         ..Limits::default()
     }
 }

@@ -51,6 +51,9 @@ pub struct Limits {
     /// the items of an array or range it is given, or a 64th of a string's bytes. With
     /// the iteration budget this bounds a render's work even without a deadline.
     pub max_filter_work: u64,
+    /// Whether `include` and `render` may be used at all. Without partials to render they
+    /// are refused at parse time (where they are), not at every render.
+    pub partials: bool,
 }
 
 impl Default for Limits {
@@ -61,6 +64,7 @@ impl Default for Limits {
             max_output_bytes: 256 * 1024,
             max_partial_depth: 16,
             max_filter_work: 20_000_000,
+            partials: true,
         }
     }
 }
@@ -125,7 +129,7 @@ impl Template {
             message,
         };
         let tokens = lexer::lex(source).map_err(|e| position(e.offset, e.message))?;
-        let mut p = parser::TreeParser::new(source, tokens, limits.max_loop_iterations);
+        let mut p = parser::TreeParser::new(source, tokens, limits);
         let nodes = p
             .parse_document()
             .map_err(|e| position(e.offset, e.message))?;

@@ -34,6 +34,7 @@ pub(crate) struct TreeParser<'s> {
     pos: usize,
     depth: usize,
     max_loop: u64,
+    partials: bool,
     /// Where each line starts, to give nodes their line without rescanning the source.
     line_starts: Vec<usize>,
 }
@@ -46,13 +47,14 @@ fn err<T>(offset: usize, message: impl Into<String>) -> R<T> {
 }
 
 impl<'s> TreeParser<'s> {
-    pub fn new(source: &'s str, tokens: Vec<Token<'s>>, max_loop: u64) -> TreeParser<'s> {
+    pub fn new(source: &'s str, tokens: Vec<Token<'s>>, limits: &crate::Limits) -> TreeParser<'s> {
         TreeParser {
             source,
             tokens,
             pos: 0,
             depth: 0,
-            max_loop,
+            max_loop: limits.max_loop_iterations,
+            partials: limits.partials,
             line_starts: std::iter::once(0)
                 .chain(source.match_indices('\n').map(|(i, _)| i + 1))
                 .collect(),
@@ -214,6 +216,16 @@ impl<'s> TreeParser<'s> {
             "cycle" => self.cycle_tag(t)?,
             "break" => Node::Break,
             "continue" => Node::Continue,
+            "include" | "render" if !self.partials => {
+                return err(
+                    t.offset,
+                    format!(
+                        "`{{% {} %}}` renders a partial, and these templates have none: put \
+                         its content here",
+                        t.name
+                    ),
+                );
+            }
             "include" | "render" => self.include_tag(t)?,
             "" => return err(t.offset, "expected a tag name after `{%`"),
             "else" | "elsif" | "when" | "endif" | "endunless" | "endcase" | "endfor"

@@ -221,6 +221,7 @@ fn check(source: &str, context: &Value) {
         max_output_bytes: 16 * 1024,
         max_partial_depth: 4,
         max_filter_work: 1_000_000,
+        partials: true,
     };
     let Ok(template) = Template::parse_with(source, &limits) else {
         return;

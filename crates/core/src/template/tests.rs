@@ -164,6 +164,21 @@ fn syntax_errors_name_the_line() {
     assert!(err.message.contains("shout"), "{err}");
 }
 
+/// Sluice templates have no partials: a Shopify theme's `{% render %}` or `{% include %}` is
+/// refused where it stands when the template is saved, not failed at every message.
+#[test]
+fn partials_are_refused_at_save_time() {
+    for tag in ["render", "include"] {
+        let source = format!("Hi\n  {{% {tag} 'footer' %}}\n");
+        let err = check(&source).expect_err("no partials");
+        assert_eq!((err.line, err.column), (Some(2), Some(3)), "{err}");
+        assert!(
+            err.message.contains(tag) && err.message.contains("partial"),
+            "{err}"
+        );
+    }
+}
+
 #[test]
 fn literal_ranges_are_limited_at_save_time() {
     assert!(check("{% for i in (1..10000) %}{{ i }}{% endfor %}").is_ok());

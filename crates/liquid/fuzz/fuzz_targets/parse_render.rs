@@ -19,6 +19,7 @@ fuzz_target!(|data: &[u8]| {
         max_output_bytes: 64 * 1024,
         max_partial_depth: 4,
         max_filter_work: 1_000_000,
+        partials: true,
     };
     let Ok(template) = Template::parse_with(source, &limits) else {
         return;
