@@ -30,7 +30,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "RFC3339")]
     pub test_clock: Option<jiff::Timestamp>,
     /// TOML config file [env: SLUICE_CONFIG]. Keys: listen, data_dir, database_url, test_clock,
-    /// max_body_bytes, max_import_bytes, metrics_listen.
+    /// max_body_bytes, max_import_bytes, metrics_listen, retry_base, retry_max, max_attempts,
+    /// delivery_timeout, shutdown_grace.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Largest JSON request body [default: 1048576; env: SLUICE_MAX_BODY_BYTES].
@@ -42,6 +43,49 @@ pub struct ServeArgs {
     /// Serve /metrics on this address instead of on --listen [env: SLUICE_METRICS_LISTEN].
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
+    /// First retry's back-off ceiling, doubling per attempt; real time, ISO 8601
+    /// [default: PT2S; env: SLUICE_RETRY_BASE].
+    #[arg(long, value_name = "DURATION")]
+    pub retry_base: Option<RealDuration>,
+    /// Longest back-off between retries [default: PT10M; env: SLUICE_RETRY_MAX].
+    #[arg(long, value_name = "DURATION")]
+    pub retry_max: Option<RealDuration>,
+    /// Tries of a retryable delivery before it is recorded failed [default: 5;
+    /// env: SLUICE_MAX_ATTEMPTS].
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<u32>,
+    /// Longest one delivery may take whatever its channel does, then it is retried
+    /// [default: PT90S; env: SLUICE_DELIVERY_TIMEOUT].
+    #[arg(long, value_name = "DURATION")]
+    pub delivery_timeout: Option<RealDuration>,
+    /// At SIGTERM, how long work in hand may take to finish before what is still in flight
+    /// is given back for the next start; the process exits within this and 5 s more
+    /// [default: PT5S; env: SLUICE_SHUTDOWN_GRACE].
+    #[arg(long, value_name = "DURATION")]
+    pub shutdown_grace: Option<RealDuration>,
+}
+
+/// A span of real time written in ISO 8601 with hours, minutes and seconds (`PT2S`, `PT1M30S`):
+/// days and months are calendar units, which real-time settings have no use for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RealDuration(pub std::time::Duration);
+
+impl FromStr for RealDuration {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let iso = sluice_core::duration::IsoDuration::parse(s)?;
+        jiff::SignedDuration::try_from(iso.as_span())
+            .ok()
+            .and_then(|d| std::time::Duration::try_from(d).ok())
+            .map(RealDuration)
+            .ok_or_else(|| {
+                format!(
+                    "`{}`: use hours, minutes and seconds (PT2S, PT1M30S)",
+                    s.trim()
+                )
+            })
+    }
 }
 
 /// Values one source sets; `None` leaves the value of the layers below.
@@ -55,6 +99,11 @@ struct Layer {
     max_body_bytes: Option<usize>,
     max_import_bytes: Option<usize>,
     metrics_listen: Option<SocketAddr>,
+    retry_base: Option<RealDuration>,
+    retry_max: Option<RealDuration>,
+    max_attempts: Option<u32>,
+    delivery_timeout: Option<RealDuration>,
+    shutdown_grace: Option<RealDuration>,
 }
 
 /// The config file's shape. `deny_unknown_fields` makes a typo an error naming the key.
@@ -70,6 +119,11 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     max_import_bytes: Option<usize>,
     metrics_listen: Option<String>,
+    retry_base: Option<String>,
+    retry_max: Option<String>,
+    max_attempts: Option<u32>,
+    delivery_timeout: Option<String>,
+    shutdown_grace: Option<String>,
 }
 
 /// Resolves the full configuration. `env` looks up an environment variable.
@@ -121,6 +175,17 @@ fn file_layer(text: &str) -> Result<Layer> {
             .metrics_listen
             .map(|s| parse("metrics_listen", &s))
             .transpose()?,
+        retry_base: f.retry_base.map(|s| parse("retry_base", &s)).transpose()?,
+        retry_max: f.retry_max.map(|s| parse("retry_max", &s)).transpose()?,
+        max_attempts: f.max_attempts,
+        delivery_timeout: f
+            .delivery_timeout
+            .map(|s| parse("delivery_timeout", &s))
+            .transpose()?,
+        shutdown_grace: f
+            .shutdown_grace
+            .map(|s| parse("shutdown_grace", &s))
+            .transpose()?,
     })
 }
 
@@ -146,6 +211,21 @@ fn env_layer(env: &impl Fn(&str) -> Option<String>) -> Result<Layer> {
         metrics_listen: get("SLUICE_METRICS_LISTEN")
             .map(|v| parse("SLUICE_METRICS_LISTEN", &v))
             .transpose()?,
+        retry_base: get("SLUICE_RETRY_BASE")
+            .map(|v| parse("SLUICE_RETRY_BASE", &v))
+            .transpose()?,
+        retry_max: get("SLUICE_RETRY_MAX")
+            .map(|v| parse("SLUICE_RETRY_MAX", &v))
+            .transpose()?,
+        max_attempts: get("SLUICE_MAX_ATTEMPTS")
+            .map(|v| parse("SLUICE_MAX_ATTEMPTS", &v))
+            .transpose()?,
+        delivery_timeout: get("SLUICE_DELIVERY_TIMEOUT")
+            .map(|v| parse("SLUICE_DELIVERY_TIMEOUT", &v))
+            .transpose()?,
+        shutdown_grace: get("SLUICE_SHUTDOWN_GRACE")
+            .map(|v| parse("SLUICE_SHUTDOWN_GRACE", &v))
+            .transpose()?,
     };
     exclusive_storage(
         layer.data_dir.is_some(),
@@ -167,6 +247,11 @@ fn flag_layer(args: &ServeArgs) -> Layer {
         max_body_bytes: args.max_body_bytes,
         max_import_bytes: args.max_import_bytes,
         metrics_listen: args.metrics_listen,
+        retry_base: args.retry_base,
+        retry_max: args.retry_max,
+        max_attempts: args.max_attempts,
+        delivery_timeout: args.delivery_timeout,
+        shutdown_grace: args.shutdown_grace,
     }
 }
 
@@ -205,6 +290,22 @@ fn apply(config: &mut ServeConfig, layer: Layer) {
     }
     if let Some(v) = layer.metrics_listen {
         config.metrics_listen = Some(v);
+    }
+    let engine = &mut config.engine;
+    if let Some(RealDuration(v)) = layer.retry_base {
+        engine.retry_base = v;
+    }
+    if let Some(RealDuration(v)) = layer.retry_max {
+        engine.retry_max = v;
+    }
+    if let Some(v) = layer.max_attempts {
+        engine.max_attempts = v.max(1);
+    }
+    if let Some(RealDuration(v)) = layer.delivery_timeout {
+        engine.delivery_timeout = v;
+    }
+    if let Some(RealDuration(v)) = layer.shutdown_grace {
+        engine.shutdown_grace = v;
     }
 }
 
@@ -336,6 +437,41 @@ mod tests {
 
         let (_dir, args) = with_file("data_dir = \"a\"\ndatabase_url = \"postgres://x\"\n");
         assert!(resolve(&args, env_of(&[])).is_err(), "both in one source");
+    }
+
+    #[test]
+    fn engine_settings_in_real_time_from_every_source() {
+        let (_dir, mut args) =
+            with_file("retry_base = \"PT1S\"\nmax_attempts = 3\nshutdown_grace = \"PT20S\"\n");
+        let env = env_of(&[
+            ("SLUICE_DELIVERY_TIMEOUT", "PT2M"),
+            ("SLUICE_RETRY_MAX", "PT1H"),
+        ]);
+        args.shutdown_grace = Some("PT1S".parse().unwrap());
+        let c = resolve(&args, env).unwrap();
+        let e = &c.engine;
+        assert_eq!(e.retry_base, std::time::Duration::from_secs(1));
+        assert_eq!(e.retry_max, std::time::Duration::from_secs(3600));
+        assert_eq!(e.max_attempts, 3);
+        assert_eq!(e.delivery_timeout, std::time::Duration::from_secs(120));
+        assert_eq!(
+            e.shutdown_grace,
+            std::time::Duration::from_secs(1),
+            "flag beats file"
+        );
+        let err = err_of(resolve(
+            &ServeArgs::default(),
+            env_of(&[("SLUICE_RETRY_BASE", "P1D")]),
+        ));
+        assert!(
+            err.contains("SLUICE_RETRY_BASE") && err.contains("PT2S"),
+            "{err}"
+        );
+        let err = err_of(resolve(
+            &ServeArgs::default(),
+            env_of(&[("SLUICE_DELIVERY_TIMEOUT", "90")]),
+        ));
+        assert!(err.contains("SLUICE_DELIVERY_TIMEOUT"), "{err}");
     }
 
     #[test]
