@@ -708,3 +708,54 @@ async fn stop_returns_at_once_whatever_the_receiver_does() {
         );
     }
 }
+
+/// Steps settle as their own deliveries end: one journey's receiver that hangs holds back
+/// neither the records of another journey whose steps share its chunks (they are written
+/// long before the hanging requests time out, 10 s), nor a brake on either. (The steps of
+/// both fit the chunks a batch runs at once; chunks after those wait for a free slot.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_receiver_holds_back_only_its_own_steps() {
+    const PEOPLE: usize = 100;
+    let app = spawn_with(Options {
+        engine: true,
+        ..Options::default()
+    })
+    .await;
+    let (_hanging, hang_url) = Receiver::answering_after(Duration::from_secs(3600)).await;
+    let (fast, fast_url) = Receiver::answering_after(Duration::from_millis(5)).await;
+    let stuck = hook(&app, &hang_url, "Hi {{ profile.id }}").await;
+    let stuck = hello_journey(&app, (&stuck.0, &stuck.1), 1).await;
+    let started = std::time::Instant::now();
+    let ok = hook(&app, &fast_url, "Hi {{ profile.id }}").await;
+    // Every event enters both journeys: their steps are claimed and sent side by side.
+    let ok = hello_journey(&app, (&ok.0, &ok.1), PEOPLE).await;
+    let results = |id: String| {
+        let app = &app;
+        async move {
+            app.get(&format!("/api/v1/journeys/{id}/versions/1/results"))
+                .await
+                .expect(200)
+                .clone()
+        }
+    };
+    wait_for("the fast journey's records", async || {
+        results(ok.clone()).await["delivered"].as_u64() == Some(PEOPLE as u64)
+    })
+    .await;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(8),
+        "the fast journey's records waited for the hanging one: {took:?}"
+    );
+    assert_eq!(fast.bodies().len(), PEOPLE);
+    let asked = std::time::Instant::now();
+    let stopped = app
+        .post_empty(&format!("/api/v1/journeys/{stuck}/versions/1/stop"))
+        .await;
+    let took = asked.elapsed();
+    let summary = stopped.expect(200)["summary"].clone();
+    assert!(took < Duration::from_secs(1), "stop took {took:?}");
+    assert_eq!(summary["delivered"].as_u64().unwrap_or(0), 0, "{summary}");
+    assert!(summary["unknown"].as_u64().unwrap_or(0) > 0, "{summary}");
+    app.stop().await;
+}

@@ -6,6 +6,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
 use jiff::Timestamp;
 use sluice_channels::{Channel, DeliveryOutcome, OutgoingMessage, RateLimiter, SubjectKind};
 use sluice_core::campaign::{Campaign, CampaignStatus};
@@ -352,31 +355,38 @@ fn defer_beyond_rate(steps: Vec<Step>, allowance: &Allowance) -> Vec<Step> {
         .collect()
 }
 
-/// Sends one chunk. What was decided without a channel settles at once, in one go; each
-/// message settles as soon as its delivery ends (group commit joins those that end together),
-/// so one slow receiver never holds back the records of the others, nor a brake waiting on
-/// them.
+/// Sends one chunk. What was decided without a channel settles at once, in one go; messages
+/// settle in groups as their deliveries end — whatever has ended by the time the previous
+/// group is written — so one slow receiver never holds back the records of the others, nor a
+/// brake waiting on them, while deliveries that end together still share one write.
 async fn send_chunk(engine: &Engine, chunk: Vec<Step>) -> Result<(), StoreError> {
     let mut decided = Vec::new();
-    let mut sending = Vec::new();
+    let mut sending: FuturesUnordered<_> = FuturesUnordered::new();
     for step in chunk {
         match step {
             Step::Decided(settlement) => decided.push(settlement),
-            Step::Send(ready) => sending.push(async move {
-                let (settlement, guard) = send_one(engine, *ready).await;
-                let written = settle(engine, vec![settlement]).await;
-                // Only now, with its outcome written, may a brake waiting on it return.
-                drop(guard);
-                written
-            }),
+            Step::Send(ready) => sending.push(send_one(engine, *ready)),
         }
     }
-    let (decided, sent) = futures_util::future::join(
-        settle(engine, decided),
-        futures_util::future::join_all(sending),
-    )
-    .await;
-    sent.into_iter().fold(decided, Result::and)
+    let sent = async {
+        let mut failed = None;
+        while let Some(first) = sending.next().await {
+            let mut ended = vec![first];
+            while let Some(Some(more)) = sending.next().now_or_never() {
+                ended.push(more);
+            }
+            let (settlements, guards): (Vec<Settlement>, Vec<Option<InFlight>>) =
+                ended.into_iter().unzip();
+            if let Err(e) = settle(engine, settlements).await {
+                failed.get_or_insert(e);
+            }
+            // Only now, with their outcomes written, may a brake waiting on them return.
+            drop(guards);
+        }
+        failed.map_or(Ok(()), Err)
+    };
+    let (decided, sent) = futures_util::future::join(settle(engine, decided), sent).await;
+    decided.and(sent)
 }
 
 /// Writes settlements (with whatever else is settling) and warns of those whose lease was lost.

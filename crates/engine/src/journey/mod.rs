@@ -11,6 +11,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use futures_util::FutureExt as _;
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
 use jiff::Timestamp;
 use sluice_core::journey::walk::{Stop, walk};
 use sluice_core::journey::{JourneyDefinition, JourneyVersionStatus, Node};
@@ -173,20 +176,44 @@ async fn run_chunk(
         .await
         .map_err(|e| StoreError::Backend(format!("journey walk failed: {e}")))?
     };
-    let ran = futures_util::future::join_all(
-        prepared
-            .into_iter()
-            .map(|step| defer_beyond_rate(step, allowance))
-            .map(|step| run_one(engine, step)),
-    )
-    .await;
-    let mut guards: Vec<InFlight> = Vec::with_capacity(ran.len());
-    let mut steps = Vec::with_capacity(ran.len());
-    for (step, guard) in ran {
+    // Steps settle in groups as their deliveries end — whatever has ended by the time the
+    // previous group is written — so a receiver that hangs holds back only its own steps
+    // (and a brake waits for no other subject's), while steps that end together still share
+    // one walk on the blocking pool and one write.
+    let mut running: FuturesUnordered<_> = prepared
+        .into_iter()
+        .map(|step| defer_beyond_rate(step, allowance))
+        .map(|step| run_one(engine, step))
+        .collect();
+    let mut failed = None;
+    while let Some(first) = running.next().await {
+        let mut ended = vec![first];
+        while let Some(Some(more)) = running.next().now_or_never() {
+            ended.push(more);
+        }
+        if let Err(e) = walk_and_settle(engine, &batch, ended, now).await {
+            failed.get_or_insert(e);
+        }
+    }
+    failed.map_or(Ok(()), Err)
+}
+
+/// Walks ended steps on from their messages (on the blocking pool: conditions may read event
+/// counts) and writes their settlements; only then are their brake registrations released.
+async fn walk_and_settle(
+    engine: &Engine,
+    batch: &Arc<Batch>,
+    ended: Vec<(Ran, Option<InFlight>)>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let mut guards: Vec<InFlight> = Vec::with_capacity(ended.len());
+    let mut steps = Vec::with_capacity(ended.len());
+    for (step, guard) in ended {
         steps.push(step);
         guards.extend(guard);
     }
     let store = Arc::clone(&engine.store);
+    let batch = Arc::clone(batch);
     let walked = tokio::task::spawn_blocking(move || {
         let mut rules = HashMap::new();
         steps
@@ -208,7 +235,7 @@ async fn run_chunk(
         .settler
         .settle(engine, settlements, settled_at)
         .await?;
-    // Only now, with every step of the chunk written, may a waiting brake return.
+    // Only now, with these steps written, may a brake waiting on them return.
     drop(guards);
     Ok(())
 }
