@@ -296,6 +296,19 @@ async fn prepare(server: &Server, url: &str) -> (String, String) {
     (channel, template)
 }
 
+/// A one-time campaign to every profile through `channel` with `template`, activated; its id.
+async fn launch(server: &Server, (channel, template): (&str, &str)) -> String {
+    let audience = json!({"name": "all", "rule": {"all": []}});
+    let audience = server.create("/api/v1/audiences", audience).await;
+    let campaign = json!({"name": "launch", "channel_id": channel, "template_id": template,
+                          "audience_id": audience, "schedule": {"type": "immediate"}});
+    let id = server.create("/api/v1/campaigns", campaign).await;
+    server
+        .post(&format!("/api/v1/campaigns/{id}/activate"), json!({}))
+        .await;
+    id
+}
+
 /// Waits until the receiver has `kill_after` requests, kills the server and starts it again
 /// on the same data dir; the requests at the kill.
 async fn kill_at(
@@ -405,14 +418,7 @@ async fn kill_and_restart(kill_after: usize, args: &[&str], rate: Option<u32>) {
             )
             .await;
     }
-    let audience = json!({"name": "all", "rule": {"all": []}});
-    let audience = server.create("/api/v1/audiences", audience).await;
-    let campaign = json!({"name": "launch", "channel_id": channel, "template_id": template,
-                          "audience_id": audience, "schedule": {"type": "immediate"}});
-    let id = server.create("/api/v1/campaigns", campaign).await;
-    server
-        .post(&format!("/api/v1/campaigns/{id}/activate"), json!({}))
-        .await;
+    let id = launch(&server, (&channel, &template)).await;
 
     let started = Instant::now();
     let (server, at_kill) =
@@ -534,14 +540,7 @@ async fn sigterm_ends_the_process_in_bounded_time_and_a_restart_takes_over() {
         .store(true, std::sync::atomic::Ordering::SeqCst);
     let server = Server::start(&data, &log).await;
     let (channel, template) = prepare(&server, &url).await;
-    let audience = json!({"name": "all", "rule": {"all": []}});
-    let audience = server.create("/api/v1/audiences", audience).await;
-    let campaign = json!({"name": "launch", "channel_id": channel, "template_id": template,
-                          "audience_id": audience, "schedule": {"type": "immediate"}});
-    let id = server.create("/api/v1/campaigns", campaign).await;
-    server
-        .post(&format!("/api/v1/campaigns/{id}/activate"), json!({}))
-        .await;
+    let id = launch(&server, (&channel, &template)).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     while receiver.total() < 100 {
         assert!(

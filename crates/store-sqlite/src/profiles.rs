@@ -128,6 +128,32 @@ pub(crate) const CANCEL_PENDING_WORK: &str =
     "UPDATE due_work SET state = 'cancelled' WHERE profile_id = ?1 AND state = 'pending'
      RETURNING kind, campaign_id, journey_id, version, node_id";
 
+/// Erasure keeps no personal data of the profile: the rows that stay — its action records,
+/// enrollments and work, which Results and every counter are made of — name it by an alias
+/// that names nobody (`erased-<random>`, one per erasure, so its rows still count as one
+/// person's), and lose what it sent or was told: event properties, payloads, failure details
+/// (an SMTP reply may quote the address) and the idempotency keys built from its id. The
+/// counters (tallies, node visits, enrollment states) are kept as they were: they name no one.
+fn forget(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<(), StoreError> {
+    let alias: String = tx
+        .query_row("SELECT 'erased-' || lower(hex(randomblob(12)))", [], |r| {
+            r.get(0)
+        })
+        .map_err(backend)?;
+    for sql in [
+        "UPDATE actions SET profile_id = ?2, detail = NULL, idempotency_key = NULL
+         WHERE profile_id = ?1",
+        "UPDATE enrollments SET profile_id = ?2, event = NULL WHERE profile_id = ?1",
+        "UPDATE due_work SET profile_id = ?2, payload = NULL, idempotency_key = NULL
+         WHERE profile_id = ?1",
+    ] {
+        tx.prepare_cached(sql)
+            .and_then(|mut s| s.execute(params![id, alias]))
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
 impl ProfileStore for SqliteStore {
     fn put_profile(&self, p: &Profile) -> Result<bool, StoreError> {
         self.write(|tx| {
@@ -239,6 +265,7 @@ impl ProfileStore for SqliteStore {
                 crate::steps::removed(tx, &journey_id, version, enrollment)?;
                 crate::journeys::finish_if_empty(tx, &ctx, &journey_id, version)?;
             }
+            forget(tx, id)?;
             Ok(tx
                 .execute("DELETE FROM profiles WHERE id = ?1", [id])
                 .map_err(backend)?

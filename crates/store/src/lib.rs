@@ -101,8 +101,10 @@ pub trait ProfileStore {
     /// moves as for a removal from flow (J9) — the enrollment counted `removed`, its pending
     /// step `cancelled` at its node, a pending send `cancelled` — but the erasure writes no
     /// action record and no audit entry: nothing new names the erased profile. The records
-    /// written before stay: results never change after the fact. `false` if there was no such
-    /// profile.
+    /// written before stay (results never change after the fact) but no longer name it: they,
+    /// its enrollments and its work carry an alias that names nobody, and lose what it sent or
+    /// was told (event properties, payloads, failure details, keys built from its id).
+    /// `false` if there was no such profile.
     fn delete_profile(&self, id: &str, now: Timestamp) -> Result<bool, StoreError>;
     fn profiles(&self, page: &PageRequest) -> Result<Page<Profile>, StoreError>;
     /// Writes every batch in one transaction; an `Err` batch rolls everything back.

@@ -179,6 +179,7 @@ macro_rules! __conformance_checks {
                 actions_page_in_order,
                 actions_filter_by_outcome_and_profile,
                 for_each_action_visits_in_order_and_stops,
+                erasure_keeps_the_counts_and_no_trace_of_the_profile,
             }
             audit {
                 audit_is_newest_first_and_filtered_by_subject,

@@ -242,3 +242,32 @@ pub fn for_each_action_visits_in_order_and_stops(store: &dyn Store) {
         [(later(20), "p2".to_owned(), Outcome::Removed)]
     );
 }
+
+/// Erasure keeps no personal data of the profile and every count: its action records stay
+/// (Results is made of them) under an alias that names nobody, without their details, and
+/// nothing can be found by its id any more.
+pub fn erasure_keeps_the_counts_and_no_trace_of_the_profile(store: &dyn Store) {
+    scenario(store);
+    let subject = version_subject("jrn_a", 1);
+    let read = |f: ActionFilter| all(|p| store.actions(&subject, &f, p).expect("actions"));
+    let before = store.results(&subject).expect("results");
+    let everything = read(filter(None, None));
+    assert_eq!(read(filter(None, Some("p2"))).len(), 2);
+
+    assert!(store.delete_profile("p2", later(100)).expect("erase"));
+    assert!(read(filter(None, Some("p2"))).is_empty(), "found by its id");
+    let after = read(filter(None, None));
+    assert_eq!(after.len(), everything.len(), "records are kept");
+    assert!(after.iter().all(|a| a.profile_id != "p2"));
+    let aliased: Vec<&ActionRecord> = after
+        .iter()
+        .filter(|a| a.profile_id.starts_with("erased-"))
+        .collect();
+    assert_eq!(aliased.len(), 2, "{after:?}");
+    assert_eq!(
+        aliased[0].profile_id, aliased[1].profile_id,
+        "one alias a person"
+    );
+    assert!(aliased.iter().all(|a| a.detail.is_none()));
+    assert_eq!(store.results(&subject).expect("results"), before);
+}
