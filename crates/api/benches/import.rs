@@ -9,6 +9,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use sluice_api::ServeConfig;
 
 fn csv_body(rows: usize) -> Vec<u8> {
@@ -49,11 +51,15 @@ async fn run(
     rows: usize,
 ) -> anyhow::Result<(String, f64, f64)> {
     let dir = tempfile::tempdir()?;
-    let state = sluice_api::prepare(&ServeConfig {
-        data_dir: dir.path().to_owned(),
-        admin_token: Some("bench".into()),
-        ..ServeConfig::default()
-    })?;
+    let store = Arc::new(sluice_store_sqlite::SqliteStore::open_dir(dir.path())?);
+    let state = sluice_api::prepare(
+        &ServeConfig {
+            data_dir: dir.path().to_owned(),
+            admin_token: Some("bench".into()),
+            ..ServeConfig::default()
+        },
+        store,
+    )?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/api/v1/profiles/import", listener.local_addr()?);
     tokio::spawn(async move { axum::serve(listener, sluice_api::app(state, false)).await });

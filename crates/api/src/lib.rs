@@ -23,7 +23,6 @@ use jiff::Timestamp;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sluice_core::clock::{Clock, ManualClock, SystemClock};
 use sluice_store::{NewToken, Role, Store};
-use sluice_store_sqlite::SqliteStore;
 use tower_http::catch_panic::CatchPanicLayer;
 
 pub use error::{ApiError, Problem};
@@ -44,6 +43,8 @@ pub struct ServeConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// How the engine claims, retries and times deliveries out.
     pub engine: sluice_engine::EngineConfig,
+    /// How the web UI is served.
+    pub web: sluice_web::WebConfig,
 }
 
 impl Default for ServeConfig {
@@ -58,6 +59,7 @@ impl Default for ServeConfig {
             max_import_bytes: 256 * 1024 * 1024,
             metrics_listen: None,
             engine: sluice_engine::EngineConfig::default(),
+            web: sluice_web::WebConfig::default(),
         }
     }
 }
@@ -70,18 +72,9 @@ fn prometheus() -> Option<PrometheusHandle> {
         .clone()
 }
 
-/// Opens the store, makes sure an admin can get in, and builds the shared state.
-pub fn prepare(config: &ServeConfig) -> anyhow::Result<AppState> {
-    if let Some(url) = &config.database_url {
-        anyhow::bail!(
-            "--database-url {}: the PostgreSQL backend is not available in this build; \
-             use --data-dir for the embedded SQLite store",
-            redact_url(url)
-        );
-    }
-    let store = SqliteStore::open_dir(&config.data_dir)
-        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    let store: Arc<dyn Store> = Arc::new(store);
+/// Makes sure an admin can get in to `store` (the backend `serve`'s caller chose) and builds
+/// the shared state: the clock, the engine and the commands over them.
+pub fn prepare(config: &ServeConfig, store: Arc<dyn Store>) -> anyhow::Result<AppState> {
     let clock: Arc<dyn Clock> = match config.test_clock {
         Some(at) => Arc::new(ManualClock::new(at)),
         None => Arc::new(SystemClock),
@@ -95,7 +88,10 @@ pub fn prepare(config: &ServeConfig) -> anyhow::Result<AppState> {
         sluice_engine::Brakes::new(),
         config.engine.clone(),
     );
+    let commands =
+        sluice_commands::Commands::new(Arc::clone(&engine), config.admin_token.as_deref());
     Ok(AppState {
+        commands,
         engine,
         store,
         clock,
@@ -105,6 +101,7 @@ pub fn prepare(config: &ServeConfig) -> anyhow::Result<AppState> {
         },
         env_admin_hash: config.admin_token.as_deref().map(auth::hash_token),
         metrics: prometheus(),
+        web: config.web.clone(),
     })
 }
 
@@ -143,13 +140,6 @@ fn write_secret_file(path: &std::path::Path, secret: &str) -> std::io::Result<()
     writeln!(file, "{secret}")
 }
 
-fn redact_url(url: &str) -> String {
-    match url.split_once('@') {
-        Some((_, host)) => format!("postgres://…@{host}"),
-        None => url.to_owned(),
-    }
-}
-
 /// The whole HTTP application; `with_metrics` mounts /metrics on it.
 pub fn app(state: AppState, with_metrics: bool) -> Router {
     app_with(state, with_metrics, Router::new())
@@ -179,8 +169,15 @@ pub fn app_with(state: AppState, with_metrics: bool, extra: Router<AppState>) ->
     if with_metrics {
         router = router.route("/metrics", axum::routing::get(metrics_text));
     }
+    // Everything outside the API is the web UI's; a path under /api/ that no route takes is
+    // answered as the API answers, in problem+json.
+    let ui = sluice_web::router(state.commands.clone(), state.web.clone());
     router
-        .fallback(|| async { ApiError::not_found("no such path") })
+        .route(
+            "/api/{*rest}",
+            axum::routing::any(|| async { ApiError::not_found("no such path") }),
+        )
+        .fallback_service(ui)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::METHOD_NOT_ALLOWED,
@@ -241,8 +238,8 @@ async fn track(req: Request, next: Next) -> Response {
 }
 
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
-pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    let state = prepare(&config)?;
+pub async fn serve(config: ServeConfig, store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let state = prepare(&config, store)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -351,7 +348,8 @@ mod openapi_tests {
             test_clock: Some("2026-01-01T00:00:00Z".parse().unwrap()),
             ..ServeConfig::default()
         };
-        let state = prepare(&config).unwrap();
+        let store = sluice_store_sqlite::SqliteStore::open_dir(dir.path()).unwrap();
+        let state = prepare(&config, Arc::new(store)).unwrap();
         let (_, mut doc) = routes::router(&state).split_for_parts();
         routes::describe_responses(&mut doc);
         assert!(

@@ -9,6 +9,8 @@ use crate::error::{ApiError, ApiResult};
 
 #[derive(Clone)]
 pub struct AppState {
+    /// The use cases; handlers call these and render what they return.
+    pub commands: sluice_commands::Commands,
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub limits: Limits,
@@ -17,6 +19,7 @@ pub struct AppState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// The runtime that carries out due work; `serve` runs it, handlers wake it and brake it.
     pub engine: Arc<sluice_engine::Engine>,
+    pub web: sluice_web::WebConfig,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -167,6 +167,14 @@ impl Engine {
         &self.brakes
     }
 
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     /// Something became due (an activation, a trigger, a moved test clock): look now.
     pub fn wake(&self) {
         self.wake.notify_one();

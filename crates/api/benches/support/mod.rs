@@ -22,12 +22,16 @@ impl App {
     /// A server with its engine (`engine`), on the test clock when `test_clock` is given.
     pub async fn start(engine: bool, test_clock: Option<&str>) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let state = sluice_api::prepare(&ServeConfig {
-            data_dir: dir.path().to_owned(),
-            admin_token: Some(TOKEN.into()),
-            test_clock: test_clock.map(str::parse).transpose()?,
-            ..ServeConfig::default()
-        })?;
+        let store = Arc::new(sluice_store_sqlite::SqliteStore::open_dir(dir.path())?);
+        let state = sluice_api::prepare(
+            &ServeConfig {
+                data_dir: dir.path().to_owned(),
+                admin_token: Some(TOKEN.into()),
+                test_clock: test_clock.map(str::parse).transpose()?,
+                ..ServeConfig::default()
+            },
+            store,
+        )?;
         let stop = tokio_util::sync::CancellationToken::new();
         if engine {
             let stop = stop.clone();

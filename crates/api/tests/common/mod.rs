@@ -547,7 +547,8 @@ pub async fn start_in(data_dir: &Path, options: &Options) -> TestApp {
     if let Some(engine) = &options.engine_config {
         config.engine = engine.clone();
     }
-    let mut state = sluice_api::prepare(&config).expect("prepare");
+    let store = sluice_store_sqlite::SqliteStore::open_dir(data_dir).expect("open the store");
+    let mut state = sluice_api::prepare(&config, Arc::new(store)).expect("prepare");
     if let Some(wrap) = options.wrap_store {
         state.store = wrap(Arc::clone(&state.store));
         state.engine = sluice_engine::Engine::new(
@@ -555,6 +556,10 @@ pub async fn start_in(data_dir: &Path, options: &Options) -> TestApp {
             Arc::clone(&state.clock),
             sluice_engine::Brakes::new(),
             config.engine.clone(),
+        );
+        state.commands = sluice_commands::Commands::new(
+            Arc::clone(&state.engine),
+            config.admin_token.as_deref(),
         );
     }
     let stop = tokio_util::sync::CancellationToken::new();

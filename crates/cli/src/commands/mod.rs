@@ -69,7 +69,31 @@ async fn serve(args: &crate::config::ServeArgs) -> Result<()> {
         metrics_listen = ?config.metrics_listen,
         "starting sluice"
     );
-    sluice_api::serve(config).await
+    let store = open_store(&config)?;
+    sluice_api::serve(config, store).await
+}
+
+/// The store backend is the binary's choice: the embedded SQLite store under `--data-dir`
+/// unless a database URL names another.
+fn open_store(config: &sluice_api::ServeConfig) -> Result<std::sync::Arc<dyn sluice_store::Store>> {
+    use anyhow::Context as _;
+    if let Some(url) = &config.database_url {
+        anyhow::bail!(
+            "--database-url {}: the PostgreSQL backend is not available in this build; \
+             use --data-dir for the embedded SQLite store",
+            redact_url(url)
+        );
+    }
+    let store = sluice_store_sqlite::SqliteStore::open_dir(&config.data_dir)
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    Ok(std::sync::Arc::new(store))
+}
+
+fn redact_url(url: &str) -> String {
+    match url.split_once('@') {
+        Some((_, host)) => format!("postgres://…@{host}"),
+        None => url.to_owned(),
+    }
 }
 
 /// Asks before a destructive action. `--yes` skips the question; without a terminal to ask
