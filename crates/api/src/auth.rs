@@ -5,27 +5,19 @@ use axum::extract::{Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use sha2::{Digest, Sha256};
 use sluice_store::Role;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Who is calling, for the audit log.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub actor: String,
-    pub role: Role,
-}
+pub use sluice_commands::Caller;
 
 pub fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    sluice_commands::hash_secret(token)
 }
 
-/// A new secret: 32 random bytes, hex, with a prefix that makes leaked tokens easy to grep for.
 pub fn new_secret() -> String {
-    let bytes: [u8; 32] = rand::random();
-    format!("slc_{}", hex::encode(bytes))
+    sluice_commands::new_secret()
 }
 
 fn required_role(method: &Method, path: &str) -> Role {
@@ -64,20 +56,11 @@ pub async fn authenticate(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <token>`"))?;
-    let hash = hash_token(token);
-    let caller = if state.env_admin_hash.as_deref() == Some(hash.as_str()) {
-        Caller {
-            actor: "admin (SLUICE_ADMIN_TOKEN)".into(),
-            role: Role::Admin,
-        }
-    } else {
-        let found = state.db(move |s| Ok(s.token_by_hash(&hash)?)).await?;
-        let token = found.ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
-        Caller {
-            actor: format!("{} ({})", token.name, token.id),
-            role: token.role,
-        }
-    };
+    let caller = state
+        .commands
+        .authenticate(token)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
     let needed = required_role(req.method(), &path);
     if caller.role < needed {
         return Err(ApiError::forbidden(format!(
@@ -90,12 +73,13 @@ pub async fn authenticate(
     Ok(next.run(req).await)
 }
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+/// The authenticate middleware put the caller in the request; handlers take it as an argument.
+impl axum::extract::FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        _: &S,
+        _: &AppState,
     ) -> Result<Self, ApiError> {
         parts
             .extensions

@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use sluice_core::{FieldError, LifecycleError, Refused, ValidationErrors};
-use sluice_store::{CommandError, StoreError};
+use sluice_store::StoreError;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
@@ -181,6 +181,22 @@ impl From<ValidationErrors> for ApiError {
     }
 }
 
+impl From<sluice_commands::Error> for ApiError {
+    fn from(e: sluice_commands::Error) -> Self {
+        use sluice_commands::Error;
+        match e {
+            Error::NotFound(what) => Self::not_found(what),
+            Error::Invalid(v) => Self::invalid(v),
+            Error::Refused(r) => Self::refused(r),
+            Error::Conflict(detail) => Self::conflict(detail),
+            Error::Forbidden(detail) => Self::forbidden(detail),
+            Error::Store(s) => Self::internal(&s),
+            // Logged with its cause where it happened.
+            Error::Failed(_) => Self::internal_response(),
+        }
+    }
+}
+
 /// Logs a caught panic with its message (in the current span: the request's method and path).
 pub(crate) fn log_panic(payload: &(dyn Any + Send)) {
     let message = payload
@@ -189,15 +205,6 @@ pub(crate) fn log_panic(payload: &(dyn Any + Send)) {
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(a panic without a message)");
     tracing::error!(panic = message, "a request panicked");
-}
-
-/// Command errors need to know what was not found, so callers map `NotFound` themselves.
-pub fn command_error(e: CommandError, what: &str) -> ApiError {
-    match e {
-        CommandError::NotFound => ApiError::not_found(format!("no {what}")),
-        CommandError::Lifecycle(l) => l.into(),
-        CommandError::Store(s) => s.into(),
-    }
 }
 
 impl IntoResponse for ApiError {

@@ -4,7 +4,6 @@
 mod auth;
 mod error;
 mod extract;
-mod ids;
 mod routes;
 mod state;
 
@@ -114,7 +113,7 @@ fn create_first_admin(
     let secret = auth::new_secret();
     store.create_token(
         &NewToken {
-            id: ids::new_id("tok"),
+            id: sluice_commands::new_id("tok"),
             name: "admin".into(),
             role: Role::Admin,
             hash: auth::hash_token(&secret),

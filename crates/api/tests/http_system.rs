@@ -41,7 +41,10 @@ async fn metrics_can_be_served_elsewhere() {
         ..Options::default()
     })
     .await;
-    assert_problem(&app.anonymous().get("/metrics").await, 404);
+    // Not served here: the path is the web UI's, which has no such page.
+    let r = app.anonymous().get("/metrics").await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert!(!r.text.contains("sluice_http_requests_total"), "{}", r.text);
     app.get("/healthz").await.expect(200);
 }
 
@@ -326,7 +329,9 @@ async fn without_a_test_clock_the_clock_paths_are_404() {
 async fn unknown_paths_and_ids_are_404_problems() {
     let app = spawn_app().await;
     assert_problem(&app.get("/api/v1/nothing-here").await, 404);
-    assert_problem(&app.anonymous().get("/nothing-here").await, 404);
+    assert_problem(&app.anonymous().get("/api/nothing-here").await, 404);
+    // Outside /api/ the path is the web UI's: its own not-found answer.
+    assert_eq!(app.anonymous().get("/nothing-here").await.status, 404);
     for path in [
         "/api/v1/profiles/nobody",
         "/api/v1/audiences/aud_missing",

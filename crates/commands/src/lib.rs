@@ -3,9 +3,12 @@
 //! hold or release the brake, wake the engine. The JSON API, the web UI and the CLI's server
 //! side call these and nothing below them, so a front end only parses, calls and renders.
 
+mod brake;
 mod caller;
+mod campaigns;
 mod error;
 mod ids;
+mod journeys;
 
 use std::sync::Arc;
 
@@ -13,9 +16,12 @@ use sluice_core::clock::Clock;
 use sluice_engine::Engine;
 use sluice_store::{CommandContext, Store};
 
+pub use brake::Braked;
 pub use caller::{Caller, Permission, hash_secret, new_secret};
+pub use campaigns::{CampaignInput, Campaigns};
 pub use error::{Error, Result};
 pub use ids::new_id;
+pub use journeys::{Journeys, validate as validate_journey};
 
 /// The application: its store, clock and engine, and the commands over them. Cheap to clone.
 #[derive(Clone)]

@@ -12,8 +12,8 @@ use super::ListQuery;
 use super::campaigns::load;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
-use crate::ids::new_id;
 use crate::state::AppState;
+use sluice_commands::new_id;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -4,24 +4,18 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use sluice_core::ValidationErrors;
+use sluice_commands::{Braked, Caller, CampaignInput};
 use sluice_core::campaign::{
-    Campaign, CampaignAction, CampaignContent, CampaignStatus, CampaignVersion, Transition,
-    VersionState,
+    Campaign, CampaignAction, CampaignContent, CampaignStatus, CampaignVersion, VersionState,
 };
-use sluice_core::channel::ChannelType;
 use sluice_core::schedule::Schedule;
-use sluice_store::{Applied, Origin, Page, Store, Summary};
+use sluice_store::{Page, Summary};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{check_name, context, page_request, under_brake};
-use sluice_engine::BrakeSubject;
-
-use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, command_error};
+use super::page_request;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, OptionalJson, Path, Query, ReasonBody};
-use crate::ids::new_id;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -131,67 +125,6 @@ fn version_view(v: &CampaignVersion) -> VersionView {
     }
 }
 
-/// Everything a version references must exist and fit together (C2). Returns the channel type.
-fn check_content(
-    store: &dyn Store,
-    content: &CampaignContent,
-    now: Timestamp,
-) -> ApiResult<ChannelType> {
-    let mut errors = ValidationErrors::default();
-    let channel = store.channel(&content.channel_id)?;
-    let template = store.template(&content.template_id)?;
-    match &channel {
-        None => errors.push("channel_id", format!("no channel `{}`", content.channel_id)),
-        Some(c) => {
-            if let Some(t) = &template
-                && t.channel_type != c.channel_type
-            {
-                errors.push(
-                    "template_id",
-                    format!(
-                        "template `{}` is for {} channels, the channel is {}",
-                        t.id,
-                        t.channel_type.as_str(),
-                        c.channel_type.as_str()
-                    ),
-                );
-            }
-        }
-    }
-    if template.is_none() {
-        errors.push(
-            "template_id",
-            format!("no template `{}`", content.template_id),
-        );
-    }
-    match &content.audience_id {
-        Some(id) if store.audience(id)?.is_none() => {
-            errors.push("audience_id", format!("no audience `{id}`"));
-        }
-        None if !matches!(content.schedule, Schedule::Api) => {
-            errors.push(
-                "audience_id",
-                "required, except for API-triggered campaigns",
-            );
-        }
-        _ => {}
-    }
-    if let Err(e) = content.schedule.validate(now) {
-        errors.extend_under("schedule", e);
-    }
-    if let Some(c) = &channel
-        && c.channel_type == ChannelType::Inbox
-        && matches!(content.schedule, Schedule::Api)
-    {
-        errors.push(
-            "schedule.type",
-            "inbound (inbox) campaigns are served, not triggered",
-        );
-    }
-    errors.into_result()?;
-    Ok(channel.map_or(ChannelType::Webhook, |c| c.channel_type))
-}
-
 #[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns", request_body = CampaignBody,
     responses((status = 201, body = CampaignView, description = "draft version 1"), (status = 422, body = crate::error::Problem)))]
 async fn create_campaign(
@@ -199,23 +132,16 @@ async fn create_campaign(
     caller: Caller,
     Json(body): Json<CampaignBody>,
 ) -> ApiResult<(StatusCode, axum::Json<CampaignView>)> {
-    check_name("name", &body.name)?;
-    let ctx = context(&state, &caller, None);
-    let campaign = state
-        .db(move |s| {
-            let content = CampaignContent {
-                channel_id: body.channel_id,
-                template_id: body.template_id,
-                audience_id: body.audience_id,
-                schedule: body.schedule,
-            };
-            let channel_type = check_content(s, &content, ctx.now)?;
-            let campaign =
-                Campaign::new_draft(new_id("cmp"), body.name, content, channel_type, ctx.now);
-            s.insert_campaign(&campaign, Origin::Created, &ctx)?;
-            Ok(campaign)
-        })
-        .await?;
+    let input = CampaignInput {
+        name: Some(body.name),
+        content: CampaignContent {
+            channel_id: body.channel_id,
+            template_id: body.template_id,
+            audience_id: body.audience_id,
+            schedule: body.schedule,
+        },
+    };
+    let campaign = state.commands.campaigns().create(&caller, input).await?;
     Ok((StatusCode::CREATED, axum::Json(view(&campaign))))
 }
 
@@ -246,7 +172,7 @@ async fn list_campaigns(
         })
         .transpose()?;
     let page = page_request(q.limit, q.cursor)?;
-    let page = state.db(move |s| Ok(s.campaigns(status, &page)?)).await?;
+    let page = state.commands.campaigns().list(status, page).await?;
     Ok(axum::Json(Page {
         items: page.items.iter().map(view).collect(),
         next_cursor: page.next_cursor,
@@ -254,11 +180,7 @@ async fn list_campaigns(
 }
 
 pub(super) async fn load(state: &AppState, id: String) -> ApiResult<Campaign> {
-    let missing = format!("no campaign `{id}`");
-    state
-        .db(move |s| Ok(s.campaign(&id)?))
-        .await?
-        .ok_or_else(|| ApiError::not_found(missing))
+    Ok(state.commands.campaigns().get(&id).await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns",
@@ -309,38 +231,21 @@ async fn put_draft(
     Path(id): Path<String>,
     Json(body): Json<DraftBody>,
 ) -> ApiResult<axum::Json<CampaignView>> {
-    if let Some(name) = &body.name {
-        check_name("name", name)?;
-    }
-    let ctx = context(&state, &caller, None);
-    let applied = state
-        .db(move |s| {
-            let content = CampaignContent {
-                channel_id: body.channel_id,
-                template_id: body.template_id,
-                audience_id: body.audience_id,
-                schedule: body.schedule,
-            };
-            let channel_type = check_content(s, &content, ctx.now)?;
-            let now = ctx.now;
-            s.apply_campaign(&id, &ctx, &mut |c| {
-                let from = c.status;
-                let version = c.edit_draft(content.clone(), channel_type, now)?;
-                if let Some(name) = &body.name {
-                    c.name.clone_from(name);
-                }
-                Ok(Transition {
-                    action: CampaignAction::EditDraft,
-                    from,
-                    to: c.status,
-                    version: Some(version),
-                    effects: Vec::new(),
-                })
-            })
-            .map_err(|e| command_error(e, &format!("campaign `{id}`")))
-        })
+    let input = CampaignInput {
+        name: body.name,
+        content: CampaignContent {
+            channel_id: body.channel_id,
+            template_id: body.template_id,
+            audience_id: body.audience_id,
+            schedule: body.schedule,
+        },
+    };
+    let campaign = state
+        .commands
+        .campaigns()
+        .edit_draft(&caller, &id, input)
         .await?;
-    Ok(axum::Json(view(&applied.value)))
+    Ok(axum::Json(view(&campaign)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/campaigns/{id}", tag = "campaigns",
@@ -350,49 +255,12 @@ async fn delete_campaign(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let ctx = context(&state, &caller, None);
-    state
-        .db(move |s| {
-            s.delete_campaign(&id, &ctx, &|c| c.check(CampaignAction::Delete))
-                .map_err(|e| command_error(e, &format!("campaign `{id}`")))
-        })
-        .await?;
+    state.commands.campaigns().delete(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Runs one lifecycle command in the store's transaction.
-async fn command(
-    state: &AppState,
-    caller: &Caller,
-    id: String,
-    reason: Option<String>,
-    mut f: impl FnMut(&mut Campaign, Timestamp) -> Result<Transition, sluice_core::LifecycleError>
-    + Send
-    + 'static,
-    validate: bool,
-) -> ApiResult<Applied<Campaign>> {
-    let ctx = context(state, caller, reason);
-    state
-        .db(move |s| {
-            if validate {
-                // C2: activation validates everything the draft references, as of now.
-                let campaign = s
-                    .campaign(&id)?
-                    .ok_or_else(|| ApiError::not_found(format!("no campaign `{id}`")))?;
-                campaign.check(CampaignAction::Activate)?;
-                if let Some(draft) = campaign.draft_version() {
-                    check_content(s, &draft.content, ctx.now)?;
-                }
-            }
-            let now = ctx.now;
-            s.apply_campaign(&id, &ctx, &mut |c| f(c, now))
-                .map_err(|e| command_error(e, &format!("campaign `{id}`")))
-        })
-        .await
-}
-
 macro_rules! lifecycle_route {
-    ($name:ident, $action:literal, $doc:literal, $call:expr, $validate:expr) => {
+    ($name:ident, $action:literal, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = concat!("/api/v1/campaigns/{id}/", $action), tag = "campaigns",
             request_body(content = Option<ReasonBody>),
@@ -400,10 +268,8 @@ macro_rules! lifecycle_route {
                       (status = 409, body = crate::error::Problem, description = "not allowed in the current status"),
                       (status = 422, body = crate::error::Problem)))]
         async fn $name(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, OptionalJson(body): OptionalJson<ReasonBody>) -> ApiResult<axum::Json<CampaignView>> {
-            let applied = command(&state, &caller, id, body.reason, $call, $validate).await?;
-            // Whatever became due (an activation's first occurrence) should not wait a poll.
-            state.engine.wake();
-            Ok(axum::Json(view(&applied.value)))
+            let campaign = state.commands.campaigns().$name(&caller, &id, body.reason).await?;
+            Ok(axum::Json(view(&campaign)))
         }
     };
 }
@@ -411,30 +277,22 @@ macro_rules! lifecycle_route {
 lifecycle_route!(
     activate,
     "activate",
-    "Activate the draft (C2); on a live recurring campaign it replaces the live version (C4).",
-    |c, now| Ok(c.activate(now)?),
-    true
+    "Activate the draft (C2); on a live recurring campaign it replaces the live version (C4)."
 );
 lifecycle_route!(
     modify,
     "modify",
-    "Create draft version N+1 from the live one; recurring campaigns only (C3).",
-    |c, now| Ok(c.modify(now)?),
-    false
+    "Create draft version N+1 from the live one; recurring campaigns only (C3)."
 );
 lifecycle_route!(
     pause,
     "pause",
-    "Stop serving an inbound campaign for now (C7).",
-    |c, now| Ok(c.pause(now)?),
-    false
+    "Stop serving an inbound campaign for now (C7)."
 );
 lifecycle_route!(
     resume,
     "resume",
-    "Serve a paused inbound campaign again (C7).",
-    |c, now| Ok(c.resume(now)?),
-    false
+    "Serve a paused inbound campaign again (C7)."
 );
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -453,17 +311,12 @@ async fn stop(
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<ReasonBody>,
 ) -> ApiResult<axum::Json<BrakeResult>> {
-    brake(
-        command(
-            &state,
-            &caller,
-            id,
-            body.reason,
-            |c, now| Ok(c.stop(now)?),
-            false,
-        )
-        .await?,
-    )
+    let braked = state
+        .commands
+        .campaigns()
+        .stop(&caller, &id, body.reason)
+        .await?;
+    Ok(brake(braked))
 }
 
 /// The emergency brake (C6): when this returns, no further message of the campaign is sent.
@@ -475,26 +328,20 @@ async fn abort(
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<ReasonBody>,
 ) -> ApiResult<axum::Json<BrakeResult>> {
-    // B1: the brake is engaged first — no new delivery starts, and the ones in flight settle —
-    // so the abort's summary is final and nothing is delivered after this call returns.
-    let campaign = load(&state, id.clone()).await?;
-    campaign.check(CampaignAction::Abort)?;
-    let subject = BrakeSubject::Campaign(id.clone());
-    let run = state.clone();
-    let applied = under_brake(&state, subject, async move {
-        let abort = |c: &mut Campaign, now| Ok(c.abort(now)?);
-        command(&run, &caller, id, body.reason, abort, false).await
-    })
-    .await;
-    brake(applied?)
+    let braked = state
+        .commands
+        .campaigns()
+        .abort(&caller, &id, body.reason)
+        .await?;
+    Ok(brake(braked))
 }
 
-fn brake(applied: Applied<Campaign>) -> ApiResult<axum::Json<BrakeResult>> {
-    Ok(axum::Json(BrakeResult {
-        status: applied.value.status,
-        summary: applied.summary.unwrap_or_default(),
-        campaign: view(&applied.value),
-    }))
+fn brake(braked: Braked<Campaign>) -> axum::Json<BrakeResult> {
+    axum::Json(BrakeResult {
+        status: braked.value.status,
+        summary: braked.summary,
+        campaign: view(&braked.value),
+    })
 }
 
 /// A new campaign, draft version 1, copied from the latest version, named "<name> (copy)" (C8).
@@ -506,12 +353,10 @@ async fn duplicate(
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<ReasonBody>,
 ) -> ApiResult<(StatusCode, axum::Json<CampaignView>)> {
-    let source = load(&state, id).await?;
-    let ctx = context(&state, &caller, body.reason);
-    let copy = source.duplicate(new_id("cmp"), ctx.now);
-    let stored = copy.clone();
-    state
-        .db(move |s| Ok(s.insert_campaign(&stored, Origin::Duplicated, &ctx)?))
+    let copy = state
+        .commands
+        .campaigns()
+        .duplicate(&caller, &id, body.reason)
         .await?;
     Ok((StatusCode::CREATED, axum::Json(view(&copy))))
 }

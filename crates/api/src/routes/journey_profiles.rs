@@ -2,14 +2,13 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use sluice_store::{Enrollment, EnrollmentState, Page, RemoveOutcome};
+use sluice_commands::Caller;
+use sluice_store::{Enrollment, EnrollmentState, Page};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::journeys::{load, version_missing};
-use super::{context, page_request};
-use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, command_error};
+use super::page_request;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{OptionalJson, Path, Query, ReasonBody};
 use crate::state::AppState;
 
@@ -48,11 +47,11 @@ async fn list_journey_profiles(
         })
         .transpose()?;
     let page = page_request(q.limit, q.cursor)?;
-    let journey = load(&state, id.clone()).await?;
-    journey.version(n).ok_or_else(|| version_missing(&id, n))?;
     Ok(axum::Json(
         state
-            .db(move |s| Ok(s.enrollments(&id, n, filter, &page)?))
+            .commands
+            .journeys()
+            .enrollments(&id, n, filter, page)
             .await?,
     ))
 }
@@ -74,21 +73,13 @@ async fn remove_journey_profile(
     Path((id, n, profile_id)): Path<(String, u32, String)>,
     OptionalJson(body): OptionalJson<ReasonBody>,
 ) -> ApiResult<axum::Json<Removed>> {
-    let ctx = context(&state, &caller, body.reason);
-    let outcome = state
-        .db(move |s| {
-            s.remove_from_journey(&id, n, &profile_id, &ctx)
-                .map_err(|e| command_error(e, &format!("journey `{id}` version {n}")))
-                .and_then(|o| match o {
-                    RemoveOutcome::Removed { cancelled } => Ok(cancelled),
-                    RemoveOutcome::NotInside => Err(ApiError::not_found(format!(
-                        "profile `{profile_id}` is not inside journey `{id}` version {n}"
-                    ))),
-                })
-        })
+    let cancelled = state
+        .commands
+        .journeys()
+        .remove_profile(&caller, &id, n, &profile_id, body.reason)
         .await?;
     Ok(axum::Json(Removed {
         removed: true,
-        cancelled: outcome,
+        cancelled,
     }))
 }

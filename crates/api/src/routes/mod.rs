@@ -16,11 +16,10 @@ mod system;
 mod templates;
 
 use serde::Deserialize;
-use sluice_store::{CommandContext, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, PageRequest};
+use sluice_store::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, PageRequest};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -163,43 +162,7 @@ impl ListQuery {
     }
 }
 
-pub fn context(state: &AppState, caller: &Caller, reason: Option<String>) -> CommandContext {
-    CommandContext {
-        actor: caller.actor.clone(),
-        reason,
-        now: state.now(),
-    }
-}
-
 /// Names must be present and short enough for a list column.
-/// B1 for a brake command (abort, stop): engages the brake on `subject` — no new delivery
-/// starts, those in flight settle — then runs `command`; if it took, the brake holds for good,
-/// if it was refused the brake comes off (another call's brake stays). In a task of its own, so
-/// a client that goes away cannot cut in between the commit and the hold.
-pub async fn under_brake<T: Send + 'static>(
-    state: &AppState,
-    subject: sluice_engine::BrakeSubject,
-    command: impl Future<Output = ApiResult<T>> + Send + 'static,
-) -> ApiResult<T> {
-    let brakes = std::sync::Arc::clone(state.engine.brakes());
-    tokio::spawn(async move {
-        let engaged = brakes.engage(&subject).await;
-        let applied = command.await;
-        if applied.is_ok() {
-            engaged.hold();
-        }
-        applied
-    })
-    .await
-    .map_err(|e| crate::error::ApiError::internal(&e))?
-}
-
 pub fn check_name(field: &str, name: &str) -> ApiResult<()> {
-    if name.trim().is_empty() {
-        return Err(ApiError::field(field, "must not be empty"));
-    }
-    if name.len() > 200 {
-        return Err(ApiError::field(field, "longer than 200 bytes"));
-    }
-    Ok(())
+    Ok(sluice_commands::check_name(field, name)?)
 }

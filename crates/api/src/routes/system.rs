@@ -12,8 +12,8 @@ use super::check_name;
 use crate::auth::{hash_token, new_secret};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
-use crate::ids::new_id;
 use crate::state::AppState;
+use sluice_commands::new_id;
 
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
     let router = OpenApiRouter::new()

@@ -13,8 +13,8 @@ use utoipa_axum::routes;
 use super::{ListQuery, check_name};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
-use crate::ids::new_id;
 use crate::state::AppState;
+use sluice_commands::new_id;
 
 /// A preview renders off the async threads and gives up after this long.
 const PREVIEW_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
