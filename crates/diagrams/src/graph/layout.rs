@@ -4,6 +4,10 @@
 //! isotonic regression so that each vertex sits as near its neighbours as the order allows.
 //! Everything is iterative and tie-broken by index, so the same graph always lays out the same.
 
+#[cfg(test)]
+#[path = "layout_tests.rs"]
+mod tests;
+
 /// Width of a node box; every box has it, so the layout needs no text measurement.
 pub(crate) const NODE_W: f64 = 228.0;
 /// Width a long edge takes up in a layer it crosses.

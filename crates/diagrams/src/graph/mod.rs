@@ -68,9 +68,9 @@ pub struct GraphOptions {
     /// need different prefixes. Characters other than ASCII letters, digits, `-` and `_`
     /// become `-`.
     pub id_prefix: String,
-    /// A URL per node id: that node's box becomes a link. With any link the root's role is
-    /// `group` instead of `img`, since an image's content is not interactive to assistive
-    /// technology.
+    /// A URL per node id: that node's box becomes a link (relative or http(s) URLs only;
+    /// others are dropped). With any link the root's role is `group` instead of `img`, since
+    /// the content of an image is not interactive to assistive technology.
     pub links: BTreeMap<String, String>,
 }
 

@@ -81,11 +81,10 @@ pub(super) fn render(
     };
 
     let p = &frame.prefix;
-    let role = if options.links.is_empty() {
-        "img"
-    } else {
-        "group"
-    };
+    let linked = d.model.boxes.iter().any(|b| {
+        b.kind != NodeKind::Missing && options.links.get(b.id).is_some_and(|h| safe_href(h))
+    });
+    let role = if linked { "group" } else { "img" };
     let mut out = String::with_capacity(4096 + d.model.boxes.len() * 1200);
     put!(
         out,
@@ -395,6 +394,19 @@ fn rounded(points: &[(f64, f64)]) -> String {
     d
 }
 
+/// Whether `href` is a relative URL or an http(s) one: a `javascript:` (or any other scheme)
+/// link in a page is a script, so such a node is drawn without its link.
+pub(crate) fn safe_href(href: &str) -> bool {
+    let lower = href.trim_start().to_ascii_lowercase();
+    let scheme_end = lower.find([':', '/', '?', '#']);
+    match scheme_end {
+        Some(i) if lower.as_bytes()[i] == b':' => {
+            lower.starts_with("https:") || lower.starts_with("http:")
+        }
+        _ => !lower.is_empty(),
+    }
+}
+
 /// −1, 0 or 1 (`f64::signum` gives 1 for 0).
 fn sign(v: f64) -> f64 {
     if v.abs() < 1e-9 { 0.0 } else { v.signum() }
@@ -437,7 +449,7 @@ fn node_box(
     let link = options
         .links
         .get(b.id)
-        .filter(|_| b.kind != NodeKind::Missing);
+        .filter(|href| b.kind != NodeKind::Missing && safe_href(href));
     if let Some(href) = link {
         put!(
             out,
