@@ -67,8 +67,101 @@ fn big() -> serde_json::Value {
     })
 }
 
+/// A segmentation tree: three levels of conditions, eight branches, two of them looping back
+/// through waits to re-check.
+fn wide() -> serde_json::Value {
+    let mut nodes = vec![message("hello", Some("c0"))];
+    let mut frontier = vec!["c0".to_owned()];
+    for level in 0..3 {
+        let mut next = Vec::new();
+        for c in &frontier {
+            let (yes, no) = (format!("{c}y"), format!("{c}n"));
+            let target = |id: &str| {
+                if level == 2 {
+                    format!("m_{id}")
+                } else {
+                    id.to_owned()
+                }
+            };
+            nodes.push(condition(
+                c,
+                &format!("seg{level}"),
+                &target(&yes),
+                &target(&no),
+            ));
+            next.push(yes);
+            next.push(no);
+        }
+        frontier = next;
+    }
+    for (i, leaf) in frontier.iter().enumerate() {
+        let after = match i {
+            2 => "w_retry_a".to_owned(),
+            5 => "w_retry_b".to_owned(),
+            _ => "fin".to_owned(),
+        };
+        nodes.push(message(&format!("m_{leaf}"), Some(&after)));
+    }
+    nodes.push(wait("w_retry_a", "P1W", "c0y"));
+    nodes.push(wait("w_retry_b", "PT12H", "c0"));
+    nodes.push(json!({"id": "fin", "type": "end"}));
+    json!({"entry": {"type": "audience", "audience_id": "aud_all",
+                     "schedule": {"type": "recurring", "cron": "0 9 * * MON", "timezone": "Europe/Berlin"}},
+           "start": "hello", "nodes": nodes})
+}
+
+/// Sixty nodes from a fixed pseudo-random sequence, all reachable: mostly forward, branches
+/// that skip ahead, and loops back through waits.
+fn sixty() -> serde_json::Value {
+    let mut seed: u64 = 0x5eed;
+    let mut next = |bound: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % bound
+    };
+    let n = 60;
+    let id = |i: u64| format!("step_{i:02}");
+    let mut nodes = Vec::new();
+    let mut i = 0;
+    while i < n {
+        let ahead = |r: u64| id((i + 1 + r).min(n - 1));
+        if i == n - 1 {
+            nodes.push(json!({"id": id(i), "type": "end"}));
+            i += 1;
+            continue;
+        }
+        match next(10) {
+            // A check whose "no" waits and goes back a few steps.
+            0 if i > 6 && i + 2 < n => {
+                nodes.push(condition(&id(i), "done", &ahead(1), &ahead(0)));
+                nodes.push(wait(&id(i + 1), "P2D", &id(i - 1 - next(5))));
+                i += 2;
+                continue;
+            }
+            0..=3 => nodes.push(message(&id(i), Some(&ahead(0)))),
+            4..=5 => nodes.push(condition(&id(i), "flag", &ahead(0), &ahead(1 + next(5)))),
+            6 | 7 => nodes.push(wait(&id(i), "PT6H", &ahead(0))),
+            8 => nodes.push(json!({"id": id(i), "type": "update_profile", "set": {"k": i}, "next": ahead(0)})),
+            _ => nodes.push(json!({"id": id(i), "type": "remove_from_journey", "journey_id": "jrn_x", "next": ahead(0)})),
+        }
+        i += 1;
+    }
+    json!({"entry": {"type": "event", "event": "big"}, "start": id(0), "nodes": nodes})
+}
+
 #[test]
 fn write_samples() {
+    let sixty = def(sixty());
+    write(
+        "journey-sixty.svg",
+        journey_graph(&sixty, &counts_for(&sixty)).as_str(),
+    );
+    let wide = def(wide());
+    write(
+        "journey-wide.svg",
+        journey_graph(&wide, &counts_for(&wide)).as_str(),
+    );
     let onboarding = onboarding();
     write(
         "journey-onboarding.svg",

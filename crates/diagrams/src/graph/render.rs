@@ -270,7 +270,15 @@ fn edges(out: &mut String, f: &Frame<'_>) {
     let (model, layout) = (&f.d.model, &f.d.layout);
     let ports = ports(f);
     let mut labels = String::new();
-    let mut lane_rank = 0usize;
+    // Inner lanes run their horizontal legs nearest the boxes, so nested loops do not cross.
+    let mut by_lane: Vec<(f64, usize)> = (0..model.edges.len())
+        .filter_map(|e| layout.lane[e].map(|x| (x, e)))
+        .collect();
+    by_lane.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut lane_rank = vec![0usize; model.edges.len()];
+    for (rank, &(_, e)) in by_lane.iter().enumerate() {
+        lane_rank[e] = rank;
+    }
     for (e, edge) in model.edges.iter().enumerate() {
         let (from, to) = (&model.boxes[edge.from], &model.boxes[edge.to]);
         let back = layout.back[e];
@@ -278,9 +286,8 @@ fn edges(out: &mut String, f: &Frame<'_>) {
         let start = (ports.out_x[e], f.top_of(chain[0]) + f.node_h);
         let path = if let Some(lane) = layout.lane[e].filter(|_| back) {
             // Down out of the source, right to the lane, up, left over the target, down in.
-            let stagger = 6.0 * (lane_rank % 3) as f64;
-            lane_rank += 1;
-            let below = start.1 + 28.0 + stagger;
+            let stagger = 8.0 * (lane_rank[e] % 3) as f64;
+            let below = start.1 + 24.0 + stagger;
             let end = (ports.in_x[e], f.top_of(chain[1]));
             let above = end.1 - 12.0 - stagger;
             let lane = MARGIN + lane;
