@@ -12,9 +12,17 @@ const LABEL_CHARS: usize = 16;
 
 pub(super) fn render(series: &[Series], buckets: &[&str], options: &ChartOptions) -> Svg {
     let p = id_prefix(&options.id_prefix);
-    let (w, h) = (options.width.max(240.0), options.height.max(160.0));
     let table = deliveries_table(series, buckets);
     let empty = table.grand_total == 0;
+    // Nothing to plot: a short box with the message, not a tall empty frame.
+    let (w, h) = (
+        options.width.max(240.0),
+        if empty {
+            120.0
+        } else {
+            options.height.max(160.0)
+        },
+    );
     let mut out = String::with_capacity(4096 + buckets.len() * 200 * series.len().max(1));
     put!(
         out,
