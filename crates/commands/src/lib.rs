@@ -3,12 +3,15 @@
 //! hold or release the brake, wake the engine. The JSON API, the web UI and the CLI's server
 //! side call these and nothing below them, so a front end only parses, calls and renders.
 
+mod audiences;
 mod brake;
 mod caller;
 mod campaigns;
+mod channels;
 mod error;
 mod ids;
 mod journeys;
+mod templates;
 
 use std::sync::Arc;
 
@@ -16,12 +19,15 @@ use sluice_core::clock::Clock;
 use sluice_engine::Engine;
 use sluice_store::{CommandContext, Store};
 
+pub use audiences::{AudienceInput, Audiences};
 pub use brake::Braked;
 pub use caller::{Caller, Permission, hash_secret, new_secret};
 pub use campaigns::{CampaignInput, Campaigns};
+pub use channels::{ChannelInput, Channels};
 pub use error::{Error, Result};
 pub use ids::new_id;
 pub use journeys::{Journeys, validate as validate_journey};
+pub use templates::{Rendered, TemplateInput, Templates};
 
 /// The application: its store, clock and engine, and the commands over them. Cheap to clone.
 #[derive(Clone)]
@@ -112,7 +118,7 @@ pub fn check_name(field: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
-fn join_failed(e: tokio::task::JoinError) -> Error {
+pub(crate) fn join_failed(e: tokio::task::JoinError) -> Error {
     match e.try_into_panic() {
         Ok(payload) => {
             let message = payload
