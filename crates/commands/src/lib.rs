@@ -11,6 +11,8 @@ mod channels;
 mod error;
 mod ids;
 mod journeys;
+mod notifications;
+mod results;
 mod templates;
 
 use std::sync::Arc;
@@ -27,6 +29,7 @@ pub use channels::{ChannelInput, Channels};
 pub use error::{Error, Result};
 pub use ids::new_id;
 pub use journeys::{Journeys, validate as validate_journey};
+pub use results::ACTIONS_CSV_HEADER;
 pub use templates::{Rendered, TemplateInput, Templates};
 
 /// The application: its store, clock and engine, and the commands over them. Cheap to clone.
@@ -118,15 +121,20 @@ pub fn check_name(field: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Logs a caught panic with its message (in the current span).
+pub fn log_panic(payload: &(dyn std::any::Any + Send)) {
+    let message = payload
+        .downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a panic without a message)");
+    tracing::error!(panic = message, "a request panicked");
+}
+
 pub(crate) fn join_failed(e: tokio::task::JoinError) -> Error {
     match e.try_into_panic() {
         Ok(payload) => {
-            let message = payload
-                .downcast_ref::<&'static str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-                .unwrap_or("(a panic without a message)");
-            tracing::error!(panic = message, "a command panicked");
+            log_panic(payload.as_ref());
             Error::Failed("the command failed; nothing was changed; see the server log".into())
         }
         Err(e) => {

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use serde::Deserialize;
+use sluice_commands::Caller;
 use sluice_store::{AuditEntry, Notification, Page, Subject};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -38,9 +39,7 @@ async fn list_notifications(
     let page = page_request(q.limit, q.cursor)?;
     let unread = q.unread.unwrap_or(false);
     Ok(axum::Json(
-        state
-            .db(move |s| Ok(s.notifications(unread, &page)?))
-            .await?,
+        state.commands.notifications(unread, page).await?,
     ))
 }
 
@@ -48,14 +47,12 @@ async fn list_notifications(
     responses((status = 200, body = Notification), (status = 404, body = crate::error::Problem)))]
 async fn mark_read(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Notification>> {
-    let key = id.clone();
-    state
-        .db(move |s| Ok(s.mark_notification_read(&key)?))
-        .await?
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::not_found(format!("no notification `{id}`")))
+    Ok(axum::Json(
+        state.commands.mark_notification_read(&caller, &id).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -89,9 +86,5 @@ async fn audit(
         })
         .transpose()?;
     let page = page_request(q.limit, q.cursor)?;
-    Ok(axum::Json(
-        state
-            .db(move |s| Ok(s.audit(subject.as_ref(), &page)?))
-            .await?,
-    ))
+    Ok(axum::Json(state.commands.audit(subject, page).await?))
 }

@@ -35,37 +35,8 @@ pub struct ActionsQuery {
     pub cursor: Option<String>,
 }
 
-async fn exists(state: &AppState, subject: &Subject) -> ApiResult<()> {
-    let s = subject.clone();
-    let found = state
-        .db(move |store| {
-            Ok(match &s {
-                Subject::Campaign { id } => store.campaign(id)?.is_some(),
-                Subject::JourneyVersion { id, version } => store
-                    .journey(id)?
-                    .is_some_and(|j| j.version(*version).is_some()),
-                Subject::Journey { id } => store.journey(id)?.is_some(),
-            })
-        })
-        .await?;
-    if found {
-        Ok(())
-    } else {
-        Err(ApiError::not_found(match subject {
-            Subject::Campaign { id } => format!("no campaign `{id}`"),
-            Subject::JourneyVersion { id, version } => {
-                format!("no journey `{id}` version {version}")
-            }
-            Subject::Journey { id } => format!("no journey `{id}`"),
-        }))
-    }
-}
-
 async fn results(state: AppState, subject: Subject) -> ApiResult<axum::Json<Results>> {
-    exists(&state, &subject).await?;
-    Ok(axum::Json(
-        state.db(move |s| Ok(s.results(&subject)?)).await?,
-    ))
+    Ok(axum::Json(state.commands.results(subject).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}/results", tag = "results",
@@ -111,85 +82,17 @@ async fn actions(
         outcome,
         profile_id: q.profile_id,
     };
-    exists(&state, &subject).await?;
     if wants_csv(headers) {
-        return Ok(csv_export(&state, subject, filter));
+        let stream = state.commands.export_actions(subject, filter).await?;
+        return Ok((
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            Body::from_stream(stream),
+        )
+            .into_response());
     }
     let page = page_request(q.limit, q.cursor)?;
-    let page: Page<ActionRecord> = state
-        .db(move |s| Ok(s.actions(&subject, &filter, &page)?))
-        .await?;
+    let page: Page<ActionRecord> = state.commands.actions(subject, filter, page).await?;
     Ok(axum::Json(page).into_response())
-}
-
-/// Every matching record as CSV, streamed while the store reads (no paging, bounded memory).
-fn csv_export(state: &AppState, subject: Subject, filter: ActionFilter) -> Response {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(16);
-    let store = std::sync::Arc::clone(&state.store);
-    tokio::task::spawn_blocking(move || {
-        let buffer = SharedBuffer::default();
-        let mut writer = csv::Writer::from_writer(buffer.clone());
-        let header = [
-            "at",
-            "profile_id",
-            "version",
-            "occurrence",
-            "node_id",
-            "channel_id",
-            "action",
-            "outcome",
-            "detail",
-        ];
-        let _ = writer.write_record(header);
-        let send = |writer: &mut csv::Writer<SharedBuffer>| {
-            let _ = writer.flush();
-            let chunk = std::mem::take(&mut *buffer.0.borrow_mut());
-            chunk.is_empty() || tx.blocking_send(Ok(chunk)).is_ok()
-        };
-        // The answer is under way (200 and the first rows may be sent): a failure or a panic
-        // can only cut the body short, which the client sees as an error, never as a whole file.
-        let export = std::panic::AssertUnwindSafe(|| {
-            store.for_each_action(&subject, &filter, &mut |a| {
-                let _ = writer.write_record([
-                    a.at.to_string(),
-                    a.profile_id.clone(),
-                    a.version.to_string(),
-                    a.occurrence.map(|o| o.to_string()).unwrap_or_default(),
-                    a.node_id.clone().unwrap_or_default(),
-                    a.channel_id.clone().unwrap_or_default(),
-                    a.action.clone(),
-                    a.outcome.as_str().to_owned(),
-                    a.detail.clone().unwrap_or_default(),
-                ]);
-                // Hand over a chunk every 64 KiB; stop reading if the client went away.
-                buffer.0.borrow().len() < 64 * 1024 || send(&mut writer)
-            })
-        });
-        let result = std::panic::catch_unwind(export).unwrap_or_else(|panic| {
-            crate::error::log_panic(panic.as_ref());
-            Err(sluice_store::StoreError::Backend(
-                "the export panicked".into(),
-            ))
-        });
-        if let Err(e) = result {
-            tracing::error!(%e, "CSV export failed");
-            let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
-        } else {
-            send(&mut writer);
-        }
-    });
-    let stream = tokio_stream_from(rx);
-    (
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-        Body::from_stream(stream),
-    )
-        .into_response()
-}
-
-fn tokio_stream_from(
-    mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
-) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
 /// The action log, paged; with `Accept: text/csv`, every matching record as CSV.
@@ -220,19 +123,4 @@ async fn journey_actions(
         &headers,
     )
     .await
-}
-
-/// The CSV writer's output, taken in chunks while it writes.
-#[derive(Clone, Default)]
-struct SharedBuffer(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
-
-impl std::io::Write for SharedBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
