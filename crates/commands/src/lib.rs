@@ -6,6 +6,8 @@
 mod caller;
 mod error;
 mod ids;
+mod overview;
+mod sessions;
 
 use std::sync::Arc;
 
@@ -16,6 +18,8 @@ use sluice_store::{CommandContext, Store};
 pub use caller::{Caller, Permission, hash_secret, new_secret};
 pub use error::{Error, Result};
 pub use ids::new_id;
+pub use overview::{CampaignFilter, CampaignOverview, CampaignRow, Named, Unread};
+pub use sessions::{Session, SignedIn, TOKEN_FIELD};
 
 /// The application: its store, clock and engine, and the commands over them. Cheap to clone.
 #[derive(Clone)]
