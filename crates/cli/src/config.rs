@@ -31,7 +31,7 @@ pub struct ServeArgs {
     pub test_clock: Option<jiff::Timestamp>,
     /// TOML config file [env: SLUICE_CONFIG]. Keys: listen, data_dir, database_url, test_clock,
     /// max_body_bytes, max_import_bytes, metrics_listen, retry_base, retry_max, max_attempts,
-    /// delivery_timeout, shutdown_grace.
+    /// delivery_timeout, shutdown_grace, session_lifetime, secure_cookies.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Largest JSON request body [default: 1048576; env: SLUICE_MAX_BODY_BYTES].
@@ -63,6 +63,15 @@ pub struct ServeArgs {
     /// [default: PT5S; env: SLUICE_SHUTDOWN_GRACE].
     #[arg(long, value_name = "DURATION")]
     pub shutdown_grace: Option<RealDuration>,
+    /// How long a web UI sign-in lasts; real time [default: PT12H;
+    /// env: SLUICE_SESSION_LIFETIME].
+    #[arg(long, value_name = "DURATION")]
+    pub session_lifetime: Option<RealDuration>,
+    /// When the web UI's session cookie is marked Secure: `auto` when a proxy in front says
+    /// `X-Forwarded-Proto: https`, `always` or `never` [default: auto;
+    /// env: SLUICE_SECURE_COOKIES].
+    #[arg(long, value_name = "WHEN")]
+    pub secure_cookies: Option<sluice_web::SecureCookies>,
 }
 
 /// A span of real time written in ISO 8601 with hours, minutes and seconds (`PT2S`, `PT1M30S`):
@@ -104,6 +113,8 @@ struct Layer {
     max_attempts: Option<u32>,
     delivery_timeout: Option<RealDuration>,
     shutdown_grace: Option<RealDuration>,
+    session_lifetime: Option<RealDuration>,
+    secure_cookies: Option<sluice_web::SecureCookies>,
 }
 
 /// The config file's shape. `deny_unknown_fields` makes a typo an error naming the key.
@@ -124,6 +135,8 @@ struct FileConfig {
     max_attempts: Option<u32>,
     delivery_timeout: Option<String>,
     shutdown_grace: Option<String>,
+    session_lifetime: Option<String>,
+    secure_cookies: Option<String>,
 }
 
 /// Resolves the full configuration. `env` looks up an environment variable.
@@ -186,6 +199,14 @@ fn file_layer(text: &str) -> Result<Layer> {
             .shutdown_grace
             .map(|s| parse("shutdown_grace", &s))
             .transpose()?,
+        session_lifetime: f
+            .session_lifetime
+            .map(|s| parse("session_lifetime", &s))
+            .transpose()?,
+        secure_cookies: f
+            .secure_cookies
+            .map(|s| parse("secure_cookies", &s))
+            .transpose()?,
     })
 }
 
@@ -226,6 +247,12 @@ fn env_layer(env: &impl Fn(&str) -> Option<String>) -> Result<Layer> {
         shutdown_grace: get("SLUICE_SHUTDOWN_GRACE")
             .map(|v| parse("SLUICE_SHUTDOWN_GRACE", &v))
             .transpose()?,
+        session_lifetime: get("SLUICE_SESSION_LIFETIME")
+            .map(|v| parse("SLUICE_SESSION_LIFETIME", &v))
+            .transpose()?,
+        secure_cookies: get("SLUICE_SECURE_COOKIES")
+            .map(|v| parse("SLUICE_SECURE_COOKIES", &v))
+            .transpose()?,
     };
     exclusive_storage(
         layer.data_dir.is_some(),
@@ -252,6 +279,8 @@ fn flag_layer(args: &ServeArgs) -> Layer {
         max_attempts: args.max_attempts,
         delivery_timeout: args.delivery_timeout,
         shutdown_grace: args.shutdown_grace,
+        session_lifetime: args.session_lifetime,
+        secure_cookies: args.secure_cookies,
     }
 }
 
@@ -306,6 +335,12 @@ fn apply(config: &mut ServeConfig, layer: Layer) {
     }
     if let Some(RealDuration(v)) = layer.shutdown_grace {
         engine.shutdown_grace = v;
+    }
+    if let Some(RealDuration(v)) = layer.session_lifetime {
+        config.web.session_lifetime = v;
+    }
+    if let Some(v) = layer.secure_cookies {
+        config.web.secure_cookies = v;
     }
 }
 
@@ -472,6 +507,40 @@ mod tests {
             env_of(&[("SLUICE_DELIVERY_TIMEOUT", "90")]),
         ));
         assert!(err.contains("SLUICE_DELIVERY_TIMEOUT"), "{err}");
+    }
+
+    #[test]
+    fn web_settings_from_every_source() {
+        let c = resolve(&ServeArgs::default(), env_of(&[])).unwrap();
+        assert_eq!(
+            c.web.session_lifetime,
+            std::time::Duration::from_secs(12 * 3600)
+        );
+        assert_eq!(c.web.secure_cookies, sluice_web::SecureCookies::Auto);
+        let (_dir, mut args) =
+            with_file("session_lifetime = \"PT8H\"\nsecure_cookies = \"always\"\n");
+        let c = resolve(&args, env_of(&[("SLUICE_SECURE_COOKIES", "never")])).unwrap();
+        assert_eq!(
+            c.web.session_lifetime,
+            std::time::Duration::from_secs(8 * 3600)
+        );
+        assert_eq!(
+            c.web.secure_cookies,
+            sluice_web::SecureCookies::Never,
+            "env beats file"
+        );
+        args.session_lifetime = Some("PT30M".parse().unwrap());
+        let c = resolve(&args, env_of(&[])).unwrap();
+        assert_eq!(
+            c.web.session_lifetime,
+            std::time::Duration::from_secs(1800),
+            "flag"
+        );
+        let err = err_of(resolve(
+            &ServeArgs::default(),
+            env_of(&[("SLUICE_SECURE_COOKIES", "sometimes")]),
+        ));
+        assert!(err.contains("SLUICE_SECURE_COOKIES"), "{err}");
     }
 
     #[test]

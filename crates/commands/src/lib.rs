@@ -12,7 +12,9 @@ mod error;
 mod ids;
 mod journeys;
 mod notifications;
+mod overview;
 mod results;
+mod sessions;
 mod templates;
 
 use std::sync::Arc;
@@ -29,7 +31,9 @@ pub use channels::{ChannelInput, Channels};
 pub use error::{Error, Result};
 pub use ids::new_id;
 pub use journeys::{Journeys, validate as validate_journey};
+pub use overview::{CampaignFilter, CampaignOverview, CampaignRow, Named, Unread};
 pub use results::ACTIONS_CSV_HEADER;
+pub use sessions::{Session, SignedIn, TOKEN_FIELD};
 pub use templates::{Rendered, TemplateInput, Templates};
 
 /// The application: its store, clock and engine, and the commands over them. Cheap to clone.

@@ -17,6 +17,7 @@ mod profiles;
 mod removal;
 mod results;
 mod schema;
+mod sessions;
 mod steps;
 mod sweep;
 mod tallies;

@@ -457,6 +457,26 @@ UPDATE enrollments SET held_until = due_at
 -- filter by profile reads the same index.
 CREATE INDEX actions_by_profile ON actions(profile_id);
 ",
+    // 10
+    r"
+-- The web UI's sign-in sessions, kept here so that signing out, expiry and a revoked token
+-- hold on every node sharing the database. `hash` is the SHA-256 of the cookie's secret (the
+-- secret itself is never stored). `token_id` is NULL for a session signed in with
+-- SLUICE_ADMIN_TOKEN, whose SHA-256 is then in `env_token_hash`. Revoking a token deletes its
+-- sessions; a lookup also joins the token, so none outlives it.
+CREATE TABLE web_sessions (
+    hash TEXT PRIMARY KEY,
+    token_id TEXT,
+    env_token_hash TEXT,
+    actor TEXT NOT NULL,
+    role TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX web_sessions_by_token ON web_sessions(token_id) WHERE token_id IS NOT NULL;
+CREATE INDEX web_sessions_by_expiry ON web_sessions(expires_at);
+",
 ];
 
 /// Brings the database up to the latest schema; each migration runs in its own transaction.

@@ -52,6 +52,17 @@ impl TokenStore for SqliteStore {
     fn token_count(&self) -> Result<u64, StoreError> {
         self.read(|c| c.query_row("SELECT COUNT(*) FROM tokens", [], |r| r.get(0)))
     }
+
+    fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM web_sessions WHERE token_id = ?1", [id])
+                .map_err(crate::backend)?;
+            let deleted = tx
+                .execute("DELETE FROM tokens WHERE id = ?1", [id])
+                .map_err(crate::backend)?;
+            Ok::<_, StoreError>(deleted > 0)
+        })
+    }
 }
 
 impl SettingsStore for SqliteStore {

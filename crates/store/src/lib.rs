@@ -7,9 +7,11 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod records;
+mod sessions;
 mod work;
 
 pub use records::*;
+pub use sessions::*;
 pub use work::*;
 
 use jiff::Timestamp;
@@ -74,6 +76,9 @@ pub trait TokenStore {
     /// The token whose SHA-256 is `hash`.
     fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError>;
     fn token_count(&self) -> Result<u64, StoreError>;
+    /// Deletes a token, and with it every web session signed in with it; `false` if there was
+    /// none. A request with its secret is refused from then on.
+    fn revoke_token(&self, id: &str) -> Result<bool, StoreError>;
 }
 
 pub trait SettingsStore {
@@ -290,6 +295,7 @@ pub trait Store:
     + ResultStore
     + AuditStore
     + WorkStore
+    + SessionStore
     + Send
     + Sync
 {
@@ -305,6 +311,7 @@ impl<T> Store for T where
         + ResultStore
         + AuditStore
         + WorkStore
+        + SessionStore
         + Send
         + Sync
 {

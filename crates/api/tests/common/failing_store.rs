@@ -36,6 +36,17 @@ impl TokenStore for FailingStore {
         fn create_token(&self, token: &NewToken, now: Timestamp) -> Result<ApiToken, StoreError>;
         fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError>;
         fn token_count(&self) -> Result<u64, StoreError>;
+        fn revoke_token(&self, id: &str) -> Result<bool, StoreError>;
+    }
+}
+
+impl SessionStore for FailingStore {
+    delegate! {
+        fn insert_session(&self, session: &NewWebSession) -> Result<(), StoreError>;
+        fn session_by_hash(&self, hash: &str, now: Timestamp)
+            -> Result<Option<WebSession>, StoreError>;
+        fn delete_session(&self, hash: &str) -> Result<bool, StoreError>;
+        fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError>;
     }
 }
 

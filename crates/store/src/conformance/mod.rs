@@ -21,6 +21,7 @@ pub mod journeys;
 pub mod profile_bulk;
 pub mod profiles;
 pub mod results;
+pub mod sessions;
 pub mod steps;
 mod support;
 pub mod time;
@@ -189,6 +190,12 @@ macro_rules! __conformance_checks {
             tokens {
                 tokens_create_lookup_and_count,
                 settings_put_overwrite_and_delete,
+            }
+            sessions {
+                sessions_round_trip_until_they_expire,
+                sign_out_deletes_only_that_session,
+                revoking_a_token_ends_its_sessions,
+                expired_sessions_are_forgotten,
             }
             work {
                 claims_lease_and_settlements_are_fenced,
