@@ -19,6 +19,7 @@ use sluice_core::schedule::Schedule;
 use crate::Web;
 use crate::page::{Layout, PageError, render};
 use crate::session::Signed;
+use crate::subject::encode;
 
 const PAGE_SIZE: u32 = 50;
 
@@ -234,10 +235,6 @@ fn grouped(n: u64) -> String {
         out.push(c);
     }
     out
-}
-
-fn encode(segment: &str) -> String {
-    form_urlencoded::byte_serialize(segment.as_bytes()).collect()
 }
 
 #[cfg(test)]

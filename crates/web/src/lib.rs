@@ -11,6 +11,7 @@ mod campaigns;
 mod page;
 pub mod session;
 mod sign_in;
+pub mod subject;
 
 use std::sync::Arc;
 use std::time::Duration;
